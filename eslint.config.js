@@ -28,7 +28,7 @@ function layerConfig(folder, allowed) {
   const forbidden = allLayers.filter((l) => !allowed.includes(l) && !own.startsWith(l));
   const groups = forbidden.flatMap((l) => [`**/${l}`, `**/${l}/**`, `**/${l}/*.js`]);
   // cluster/state is pure but cluster/link is not: forbid the impure siblings explicitly.
-  if (own === 'cluster/state') groups.push('**/cluster/link', '**/cluster/link/**');
+  if (own === 'cluster/state') groups.push('**/cluster/link', '**/cluster/link/**', '../link', '../link/*', '../link/**');
   return {
     files: [`${folder}/**/*.ts`],
     rules: {
