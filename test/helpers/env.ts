@@ -1,0 +1,30 @@
+/**
+ * Suites that need something outside Node (tshark, root, usrsctp) run when it is
+ * there and are skipped with a loud message when it is not. In CI (CI=true) the
+ * tool must be there: a missing one fails the run instead of skipping.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const inCi = process.env.CI === 'true';
+
+function hasCommand(cmd: string): boolean {
+  if (cmd.startsWith('/')) return existsSync(cmd);
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * True when `cmd` exists. Otherwise prints a loud warning and returns false, or
+ * throws in CI so that the suite fails rather than silently skipping.
+ */
+export function requireTool(cmd: string, why: string): boolean {
+  if (hasCommand(cmd)) return true;
+  const msg = `${cmd} is not installed: ${why} (install it: apt-get install -y ${cmd === 'tshark' ? 'tshark' : cmd})`;
+  if (inCi) throw new Error(`CI: ${msg}`);
+  process.stderr.write(`\n!!!! SKIPPING: ${msg} !!!!\n\n`);
+  return false;
+}
+
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+export const capturesDir = fileURLToPath(new URL('../../captures/', import.meta.url));
