@@ -1,0 +1,69 @@
+/**
+ * The public wire API: `import { decodePacket, ... } from 'hasctp/wire'`.
+ * Pure code only (DESIGN.md §2); keep one section per concern.
+ */
+
+// ------------------------------------------------------------ data model and registries
+export type * from './types.js';
+export * from './registry.js';
+export * from './result.js';
+
+// ---------------------------------------------------------------- arithmetic and addresses
+export * from './serial.js';
+export * from './address.js';
+
+// ----------------------------------------------------------------------------- SCTP codec
+export {
+  causeCode,
+  decodeCauses,
+  encodeCause,
+  encodeCauses,
+  encodedCauseLength,
+  encodedCausesLength,
+  unpaddedCausesLength,
+} from './cause.js';
+export {
+  addressParamLength,
+  decodeParam,
+  decodeParams,
+  encodeAddressParam,
+  encodeParam,
+  encodeParams,
+  encodedParamLength,
+  encodedParamsLength,
+  paramType,
+  unpaddedParamsLength,
+} from './param.js';
+export {
+  chunkFlags,
+  chunkFramingError,
+  chunkType,
+  decodeChunk,
+  decodeChunkValue,
+  encodeChunk,
+  encodedChunkLength,
+} from './chunk.js';
+export { DataFlag } from './chunks/data.js';
+export { NR_SACK_ALL } from './chunks/sack.js';
+export { T_BIT } from './chunks/control.js';
+export {
+  COMMON_HEADER_LENGTH,
+  decodePacket,
+  encodePacket,
+  encodePacketInto,
+  encodedPacketLength,
+  forEachChunkHeader,
+  type DecodePacketOptions,
+  type EncodePacketOptions,
+} from './packet.js';
+
+// ------------------------------------------------------------------------------ checksums
+export { setCrc32cBackend, verifySctpChecksum, writeSctpChecksum, type Crc32cFn } from './checksum.js';
+export { crc32c, crc32cUpdate } from './crc32c.js';
+export { adler32 } from './adler32.js';
+
+// -------------------------------------------------------------------------------- display
+export * from './format.js';
+
+// ------------------------------------------------------ IP and UDP framing (ip.ts, udp.ts)
+// (another helper adds these exports)
