@@ -208,7 +208,7 @@ describe('UDP and RFC 6951 framing', () => {
     const pseudo = { source: addressBytes('192.0.2.1')!, destination: addressBytes('198.51.100.7')! };
     const d = must(decodeUdp(v4, 0, v4.length, pseudo));
     expect(d).toMatchObject({ sourcePort: SCTP_UDP_ENCAPSULATION_PORT, destinationPort: 9899, length: 21, checksum: 0x9507, checksumStatus: 'valid', payloadOffset: 8, payloadEnd: 21 });
-    v4[10] ^= 1;
+    v4[10]! ^= 1;
     expect(must(decodeUdp(v4, 0, v4.length, pseudo)).checksumStatus).toBe('invalid');
     expect(must(decodeUdp(v4)).checksumStatus).toBe('unverified');
     v4[6] = 0;
