@@ -67,3 +67,41 @@ export * from './format.js';
 
 // ------------------------------------------------------ IP and UDP framing (ip.ts, udp.ts)
 // (another helper adds these exports)
+export {
+  IpProtocol,
+  onesComplementAdd,
+  finishChecksum,
+  internetChecksum,
+  pseudoHeaderSum,
+  decodeIPv4,
+  encodeIPv4,
+  isIPv4Fragment,
+  decodeIPv6,
+  encodeIPv6,
+  isIPv6Fragment,
+  decodeIp,
+  encodeIp,
+  type IPv4Header,
+  type IPv4View,
+  type IPv4EncodeOptions,
+  type IPv6Header,
+  type IPv6View,
+  type IPv6Fragment,
+  type IPv6EncodeOptions,
+  type IpEncodeOptions,
+  type IpView,
+} from './ip.js';
+export {
+  SCTP_UDP_ENCAPSULATION_PORT,
+  UDP_HEADER_LENGTH,
+  decodeUdp,
+  encodeUdp,
+  encodeUdpEncapsulated,
+  udpChecksum,
+  type UdpHeader,
+  type UdpView,
+  type UdpChecksumStatus,
+  type UdpPseudoHeader,
+  type UdpEncodeOptions,
+  type UdpEncapsulationOptions,
+} from './udp.js';
