@@ -66,7 +66,6 @@ export { adler32 } from './adler32.js';
 export * from './format.js';
 
 // ------------------------------------------------------ IP and UDP framing (ip.ts, udp.ts)
-// (another helper adds these exports)
 export {
   IpProtocol,
   onesComplementAdd,

@@ -1,0 +1,6 @@
+/**
+ * hasctp public entry point. The wire codec is also available on its own as
+ * `hasctp/wire`.
+ */
+export * as wire from './wire/index.js';
+export * as pcap from './pcap/index.js';
