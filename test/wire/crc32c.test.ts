@@ -273,3 +273,13 @@ describe.skipIf(addon === undefined)('native crc32c (hasctp_native)', () => {
     expect(installNativeCrc32c().minBytes).toBeGreaterThan(0);
   });
 });
+
+describe('crc32c ranges', () => {
+  it('clamps start and end to the array', () => {
+    const d = iota(2000, (i) => i * 7);
+    expect(crc32c(d, -5, 10_000)).toBe(crc32c(d));
+    expect(crc32c(d, 1500, 9999)).toBe(crc32c(d, 1500));
+    expect(crc32c(d, 10, 5)).toBe(0);
+    expect(crc32cUpdate(0x12345678, d, 3, 3)).toBe(0x12345678);
+  });
+});
