@@ -95,9 +95,34 @@ export function encodePacketInto(packet: Packet, out: Uint8Array, offset: number
   return o;
 }
 
-/** Encodes the packet into a new buffer of exactly its length. */
+/*
+ * Small packets are carved from a shared slab, as Node's Buffer pool does: a
+ * fresh ArrayBuffer costs far more than a view of an existing one (about 850 ns
+ * against 45 ns here), and encodePacket runs once per packet sent. Slab memory
+ * is never handed out twice, so it is still zero where the encoder skips bytes.
+ */
+const SLAB_SIZE = 64 * 1024;
+const SLAB_MAX_PACKET = 4096;
+let slab = new Uint8Array(0);
+let slabUsed = 0;
+
+function allocate(n: number): Uint8Array {
+  if (n > SLAB_MAX_PACKET) return new Uint8Array(n);
+  if (slabUsed + n > slab.length) {
+    slab = new Uint8Array(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const out = new Uint8Array(slab.buffer, slabUsed, n);
+  slabUsed = (slabUsed + n + 7) & ~7;
+  return out;
+}
+
+/**
+ * Encodes the packet into a buffer of exactly its length. Packets up to 4 KiB
+ * are views into a shared 64 KiB slab: use the view, not its `.buffer`.
+ */
 export function encodePacket(packet: Packet, options?: EncodePacketOptions): Uint8Array {
-  const out = new Uint8Array(encodedPacketLength(packet));
+  const out = allocate(encodedPacketLength(packet));
   encodePacketInto(packet, out, 0, options);
   return out;
 }
