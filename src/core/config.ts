@@ -1,0 +1,165 @@
+/**
+ * Protocol parameters an operator tunes, with RFC 9260 §16 defaults, and their
+ * validation. Times are milliseconds.
+ */
+
+export interface ProtocolConfig {
+  /** RTO.Initial (RFC 9260 §16: 1 s). */
+  readonly rtoInitial: number;
+  /** RTO.Min (1 s). */
+  readonly rtoMin: number;
+  /** RTO.Max (60 s). */
+  readonly rtoMax: number;
+  /** RTO.Alpha (1/8) and RTO.Beta (1/4), §6.3.1. */
+  readonly rtoAlpha: number;
+  readonly rtoBeta: number;
+  /** Max.Burst (4), §6.1. */
+  readonly maxBurst: number;
+  /** Valid.Cookie.Life (60 s), §5.1.3. */
+  readonly validCookieLife: number;
+  /** Association.Max.Retrans (10), §8.1. */
+  readonly associationMaxRetrans: number;
+  /** Path.Max.Retrans (5), §8.2. */
+  readonly pathMaxRetrans: number;
+  /**
+   * Potentially-failed threshold (RFC 7829 §5.4): errors after which a path is
+   * PF. 0 enables the "dormant" quick failover; `pathMaxRetrans` or more disables PF.
+   */
+  readonly pfMaxRetrans: number;
+  /** Primary Path Switchover (RFC 7829 §6): return to the primary only when it recovers. */
+  readonly primaryPathSwitchover: boolean;
+  /** Max.Init.Retransmits (8), §5.1. */
+  readonly maxInitRetransmits: number;
+  /** HB.interval (30 s), §8.3. */
+  readonly hbInterval: number;
+  /** HB.Max.Burst (1). */
+  readonly hbMaxBurst: number;
+  /** Delayed SACK timer (200 ms, at most 500 ms), §6.2. */
+  readonly sackDelay: number;
+  /** Acknowledge at least every `sackFrequency` packets carrying DATA (2), §6.2. */
+  readonly sackFrequency: number;
+  /** Advertised receiver window in bytes. */
+  readonly receiveWindow: number;
+  /** Streams we ask for and accept. */
+  readonly outboundStreams: number;
+  readonly maxInboundStreams: number;
+  /** Path MTU in bytes of IP packet (no PMTU discovery below this yet). */
+  readonly pathMtu: number;
+  /** Maximum message size the application may send, in bytes. */
+  readonly maxMessageSize: number;
+  /**
+   * Bytes of user data the send queue holds before `send` reports back-pressure
+   * (queued, not yet given a TSN). A message may always enter an empty queue.
+   */
+  readonly sendBufferSize: number;
+  /**
+   * Bound on DATA chunks holding a TSN and not yet cumulatively acknowledged.
+   * Gap Ack Block offsets are 16 bits (RFC 9260 §3.3.4), so more could not be
+   * selectively acknowledged anyway.
+   */
+  readonly maxOutstandingChunks: number;
+  /** Grace period during which a rotated-out cookie secret still validates. */
+  readonly cookieSecretGrace: number;
+  /** How long one cookie secret signs new cookies before the endpoint rotates it (RFC 9260 §5.1.3 "the secret key SHOULD be changed reasonably frequently"). */
+  readonly cookieSecretLifetime: number;
+}
+
+export const defaultProtocolConfig: ProtocolConfig = {
+  rtoInitial: 1000,
+  rtoMin: 1000,
+  rtoMax: 60_000,
+  rtoAlpha: 0.125,
+  rtoBeta: 0.25,
+  maxBurst: 4,
+  validCookieLife: 60_000,
+  associationMaxRetrans: 10,
+  pathMaxRetrans: 5,
+  pfMaxRetrans: 5,
+  primaryPathSwitchover: false,
+  maxInitRetransmits: 8,
+  hbInterval: 30_000,
+  hbMaxBurst: 1,
+  sackDelay: 200,
+  sackFrequency: 2,
+  receiveWindow: 256 * 1024,
+  outboundStreams: 10,
+  maxInboundStreams: 65535,
+  pathMtu: 1500,
+  maxMessageSize: 256 * 1024,
+  sendBufferSize: 1024 * 1024,
+  maxOutstandingChunks: 16384,
+  cookieSecretGrace: 60_000,
+  cookieSecretLifetime: 3_600_000,
+};
+
+export type ConfigResult = { readonly ok: true; readonly config: ProtocolConfig } | { readonly ok: false; readonly errors: readonly string[] };
+
+interface Rule {
+  readonly min: number;
+  readonly max: number;
+  readonly integer: boolean;
+}
+const rules: Record<keyof ProtocolConfig, Rule | 'boolean'> = {
+  rtoInitial: { min: 1, max: 3_600_000, integer: false },
+  rtoMin: { min: 1, max: 3_600_000, integer: false },
+  rtoMax: { min: 1, max: 3_600_000, integer: false },
+  rtoAlpha: { min: 0, max: 1, integer: false },
+  rtoBeta: { min: 0, max: 1, integer: false },
+  maxBurst: { min: 1, max: 1024, integer: true },
+  validCookieLife: { min: 1, max: 86_400_000, integer: false },
+  associationMaxRetrans: { min: 1, max: 1000, integer: true },
+  pathMaxRetrans: { min: 0, max: 1000, integer: true },
+  pfMaxRetrans: { min: 0, max: 1000, integer: true },
+  primaryPathSwitchover: 'boolean',
+  maxInitRetransmits: { min: 0, max: 1000, integer: true },
+  hbInterval: { min: 1, max: 86_400_000, integer: false },
+  hbMaxBurst: { min: 1, max: 64, integer: true },
+  sackDelay: { min: 0, max: 500, integer: false },
+  sackFrequency: { min: 1, max: 64, integer: true },
+  receiveWindow: { min: 1500, max: 0xffff_ffff, integer: true },
+  outboundStreams: { min: 1, max: 65535, integer: true },
+  maxInboundStreams: { min: 1, max: 65535, integer: true },
+  pathMtu: { min: 576, max: 65535, integer: true },
+  maxMessageSize: { min: 1, max: 0xffff_ffff, integer: true },
+  sendBufferSize: { min: 1, max: 0xffff_ffff, integer: true },
+  maxOutstandingChunks: { min: 1, max: 65535, integer: true },
+  cookieSecretGrace: { min: 0, max: 86_400_000, integer: false },
+  cookieSecretLifetime: { min: 1, max: 86_400_000 * 30, integer: false },
+};
+
+/**
+ * Defaults overlaid with `overrides`, checked field by field. Every error names
+ * the key and what is wrong, so the CLI can print it as one line.
+ */
+export function resolveProtocolConfig(overrides: Readonly<Record<string, unknown>> = {}): ConfigResult {
+  const errors: string[] = [];
+  const merged: Record<string, unknown> = { ...defaultProtocolConfig };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) continue;
+    const rule = (rules as Record<string, Rule | 'boolean' | undefined>)[key];
+    if (!rule) {
+      errors.push(`${key}: unknown setting`);
+      continue;
+    }
+    if (rule === 'boolean') {
+      if (typeof value !== 'boolean') errors.push(`${key}: must be true or false, got ${JSON.stringify(value)}`);
+      else merged[key] = value;
+      continue;
+    }
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      errors.push(`${key}: must be a number, got ${JSON.stringify(value)}`);
+    } else if (rule.integer && !Number.isInteger(value)) {
+      errors.push(`${key}: must be a whole number, got ${value}`);
+    } else if (value < rule.min || value > rule.max) {
+      errors.push(`${key}: must be between ${rule.min} and ${rule.max}, got ${value}`);
+    } else {
+      merged[key] = value;
+    }
+  }
+  const c = merged as unknown as ProtocolConfig;
+  if (c.rtoMin > c.rtoMax) errors.push(`rtoMin: must not exceed rtoMax (${c.rtoMin} > ${c.rtoMax})`);
+  if (c.rtoInitial < c.rtoMin || c.rtoInitial > c.rtoMax) {
+    errors.push(`rtoInitial: must lie between rtoMin and rtoMax (${c.rtoMin}..${c.rtoMax}), got ${c.rtoInitial}`);
+  }
+  return errors.length ? { ok: false, errors } : { ok: true, config: c };
+}
