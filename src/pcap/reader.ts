@@ -524,30 +524,18 @@ export class CaptureReader {
     this.emit({ ok: true, value: record });
   }
 
+  /** EPB (32-bit interface id) and the obsolete PB (16-bit interface id, 16-bit drop count): same layout otherwise. */
   private enhancedPacket(b: Uint8Array, pos: number, len: number): void {
-    if (len < 32) {
-      this.error(DecodeErrorCode.lengthTooShort, this.abs + 4, `pcapng enhanced packet block of ${len} bytes, need 32`);
-      return;
-    }
-    const rd32 = this.rd32;
-    const caplen = rd32(b, pos + 20);
-    const origlen = rd32(b, pos + 24);
-    const room = len - 32;
-    if (caplen > room) {
-      this.error(DecodeErrorCode.beyondEnd, this.abs + 20, `pcapng enhanced packet: captured length ${caplen} exceeds the ${room} bytes of the block`);
-      return;
-    }
-    if (caplen > origlen) {
-      this.error(DecodeErrorCode.badValue, this.abs + 20, `pcapng enhanced packet: captured length ${caplen} exceeds original length ${origlen}`);
-      return;
-    }
-    const optFrom = pos + 28 + pad4(caplen);
-    this.packet(b, pos, rd32(b, pos + 8), rd32(b, pos + 12), rd32(b, pos + 16), pos + 28, caplen, origlen, optFrom, pos + len - 4);
+    this.packetBlock(b, pos, len, 'enhanced packet block', this.rd32(b, pos + 8));
   }
 
   private obsoletePacket(b: Uint8Array, pos: number, len: number): void {
+    this.packetBlock(b, pos, len, 'packet block', this.rd16(b, pos + 8));
+  }
+
+  private packetBlock(b: Uint8Array, pos: number, len: number, what: string, interfaceId: number): void {
     if (len < 32) {
-      this.error(DecodeErrorCode.lengthTooShort, this.abs + 4, `pcapng packet block of ${len} bytes, need 32`);
+      this.error(DecodeErrorCode.lengthTooShort, this.abs + 4, `pcapng ${what} of ${len} bytes, need 32`);
       return;
     }
     const rd32 = this.rd32;
@@ -555,15 +543,15 @@ export class CaptureReader {
     const origlen = rd32(b, pos + 24);
     const room = len - 32;
     if (caplen > room) {
-      this.error(DecodeErrorCode.beyondEnd, this.abs + 20, `pcapng packet block: captured length ${caplen} exceeds the ${room} bytes of the block`);
+      this.error(DecodeErrorCode.beyondEnd, this.abs + 20, `pcapng ${what}: captured length ${caplen} exceeds the ${room} bytes of the block`);
       return;
     }
     if (caplen > origlen) {
-      this.error(DecodeErrorCode.badValue, this.abs + 20, `pcapng packet block: captured length ${caplen} exceeds original length ${origlen}`);
+      this.error(DecodeErrorCode.badValue, this.abs + 20, `pcapng ${what}: captured length ${caplen} exceeds original length ${origlen}`);
       return;
     }
     const optFrom = pos + 28 + pad4(caplen);
-    this.packet(b, pos, this.rd16(b, pos + 8), rd32(b, pos + 12), rd32(b, pos + 16), pos + 28, caplen, origlen, optFrom, pos + len - 4);
+    this.packet(b, pos, interfaceId, rd32(b, pos + 12), rd32(b, pos + 16), pos + 28, caplen, origlen, optFrom, pos + len - 4);
   }
 
   private simplePacket(b: Uint8Array, pos: number, len: number): void {

@@ -57,17 +57,9 @@ export interface ProducedChunk extends PrPolicy {
  */
 export type ChunkState = 'in-flight' | 'acked' | 'to-retransmit' | 'abandoned';
 
-export interface OutstandingChunk extends PrPolicy {
+/** A produced chunk once it holds a TSN, with its transmission bookkeeping. */
+export interface OutstandingChunk extends ProducedChunk {
   readonly tsn: number;
-  readonly messageId: number;
-  readonly streamId: number;
-  readonly ssn: number;
-  readonly ppid: number;
-  readonly userData: Uint8Array;
-  readonly unordered: boolean;
-  readonly beginning: boolean;
-  readonly ending: boolean;
-  readonly immediate: boolean;
   /** Where the latest transmission went. */
   destination: Destination;
   /** Time of the latest transmission. */
