@@ -34,7 +34,9 @@ function layerConfig(folder, allowed) {
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [
-          { group: ['node:*', 'fs', 'net', 'dgram', 'os', 'crypto', 'child_process', 'path', 'util', 'events', 'stream', 'pino', 'commander'],
+          // Relative imports are never Node built-ins: without the negations the 'path'
+          // entry would also forbid src/core/path/ ('../path/state.js').
+          { group: ['node:*', 'fs', 'net', 'dgram', 'os', 'crypto', 'child_process', 'path', 'util', 'events', 'stream', 'pino', 'commander', '!./**', '!../**'],
             message: `${folder} is pure: no Node built-ins or I/O libraries (DESIGN.md §2).` },
           ...(groups.length ? [{ group: groups, message: `${folder} may import only: ${allowed.join(', ') || 'nothing outside itself'}.` }] : []),
         ],
