@@ -204,7 +204,7 @@ for (const c of ONLY === 'crc' ? [] : cases) {
   console.log(cells.map((x, i) => (i === 0 ? String(x).padEnd(widths[i]) : pad(x, widths[i]))).join(' '));
 }
 console.log('decode: decodePacket strict (CRC32c verified), dec skip: checksum not computed (parse cost alone);');
-console.log('encode: encodePacket (new Uint8Array + CRC32c), enc into: encodePacketInto a reused buffer (+ CRC32c);');
+console.log('encode: encodePacket (fresh packet, slab-carved output, CRC32c), enc into: encodePacketInto a reused buffer (+ CRC32c);');
 console.log('+native: the same with installNativeCrc32c(); "= JS": below its threshold, so the JS CRC runs either way.');
 console.log(`sctp: npm sctp ${sctp?.version ?? '(absent)'} Packet.fromBuffer + Chunk.fromBuffer / new Chunk().toBuffer + Packet.toBuffer (CRC by polycrc, never skipped).`);
 
