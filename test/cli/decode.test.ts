@@ -5,6 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { decodeCommand } from '../../src/cli/decode.js';
+import { encodePacket } from '../../src/wire/packet.js';
+import { encodeIPv6 } from '../../src/wire/ip.js';
+import { encodeUdpEncapsulated } from '../../src/wire/udp.js';
+import { PcapngWriter, LinkType } from '../../src/pcap/index.js';
 import { capturesDir, repoRoot } from '../helpers/env.js';
 
 async function decode(file: string, opts: { json?: boolean; udpPorts?: number[] } = {}): Promise<{ code: number; out: string; err: string }> {
@@ -84,6 +88,40 @@ describe('hasctp decode', () => {
     expect(lines[2]).toMatch(/^#3 .* MALFORMED SCTP beyond-end/);
     expect(lines[3]).toMatch(/COOKIE-ACK/);
     expect(r.err).toMatch(/1 malformed/);
+  });
+});
+
+describe('hasctp decode: pcapng and UDP encapsulation', () => {
+  it('decodes a pcapng with two interfaces of different link types', async () => {
+    const r = await decode(join(repoRoot, 'test/pcap/fixtures/merged.pcapng'));
+    expect(r.code).toBe(0);
+    // sctp.cap (4, Ethernet) + sctp-addip.cap (38, Linux cooked) merged by mergecap.
+    expect(r.out.trim().split('\n')).toHaveLength(42);
+    expect(r.err).toMatch(/42 SCTP packets, 0 malformed/);
+  });
+
+  it('finds RFC 6951 encapsulated SCTP on 9899 by default and on --udp-port', async () => {
+    const sctp = encodePacket({
+      sourcePort: 5060, destinationPort: 5060, verificationTag: 7,
+      chunks: [{ kind: 'data', tsn: 1, streamId: 0, ssn: 0, ppid: 46, userData: Uint8Array.of(1, 2, 3), unordered: false, beginning: true, ending: true, immediate: false }],
+    });
+    const frame = (port: number): Uint8Array =>
+      encodeIPv6({
+        source: 'fd00::1', destination: 'fd00::2', protocol: 17,
+        payload: encodeUdpEncapsulated({ source: 'fd00::1', destination: 'fd00::2', sourcePort: port, destinationPort: port, sctp }),
+      });
+    const w = new PcapngWriter();
+    const { id, block } = w.addInterface({ linkType: LinkType.raw, name: 'sim0' });
+    const f = join(tmp, 'udp.pcapng');
+    writeFileSync(f, Buffer.concat([w.header(), block, w.packet(id, { seconds: 1, nanos: 0 }, frame(9899)), w.packet(id, { seconds: 2, nanos: 5 }, frame(5000))]));
+
+    const byDefault = await decode(f);
+    const lines = byDefault.out.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^#1 0\.000000 \[fd00::1\]:5060 > \[fd00::2\]:5060 udp 9899>9899 vtag=0x00000007 crc32c-ok DATA tsn=1 sid=0 ssn=0 ppid=46\(DIAMETER\) len=3 \[B E\]$/);
+
+    const both = await decode(f, { udpPorts: [9899, 5000] });
+    expect(both.out.trim().split('\n')[1]).toMatch(/^#2 1\.000000 .* udp 5000>5000 .* DATA tsn=1/);
   });
 });
 

@@ -28,3 +28,5 @@ export function requireTool(cmd: string, why: string): boolean {
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const capturesDir = fileURLToPath(new URL('../../captures/', import.meta.url));
+/** The workplace's shared public captures, beside the repository (present in CI). */
+export const sharedCapturesDir = fileURLToPath(new URL('../../../shared/captures/', import.meta.url));

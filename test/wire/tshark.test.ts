@@ -7,7 +7,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCapture, extractSctp, PcapWriter, LinkType } from '../../src/pcap/index.js';
@@ -16,7 +16,7 @@ import { chunkType } from '../../src/wire/chunk.js';
 import { encodeIPv4 } from '../../src/wire/ip.js';
 import { encodeUdpEncapsulated } from '../../src/wire/udp.js';
 import type { Chunk, Packet } from '../../src/wire/types.js';
-import { capturesDir, requireTool } from '../helpers/env.js';
+import { capturesDir, requireTool, sharedCapturesDir } from '../helpers/env.js';
 import { sampleChunks, extraChunks } from './samples.js';
 
 const haveTshark = requireTool('tshark', 'the Wireshark cross-check of the codec cannot run');
@@ -41,16 +41,20 @@ function typesAsTsharkSees(c: Chunk): number[] {
   return [chunkType(c), ...nested];
 }
 
-const captureFiles = readdirSync(capturesDir).filter((f) => /\.(cap|pcap|pcapng)$/.test(f)).sort();
+/** The repo's fixtures, and the shared public captures when they sit beside the repo (as in CI). */
+const captureDirs = [capturesDir, sharedCapturesDir].filter((d) => existsSync(d));
+const captureFiles = captureDirs.flatMap((d) =>
+  readdirSync(d).filter((f) => /\.(cap|pcap|pcapng)$/.test(f)).sort().map((f) => join(d, f)),
+);
 
 describe.skipIf(!haveTshark)('public captures: chunk counts equal tshark', () => {
   it('has the public captures to check', () => {
     expect(captureFiles.length).toBeGreaterThanOrEqual(7);
   });
 
-  for (const file of captureFiles) {
+  for (const path of captureFiles) {
+    const file = path.slice(path.lastIndexOf('/', path.lastIndexOf('/') - 1) + 1);
     it(file, () => {
-      const path = join(capturesDir, file);
       const theirs = tshark(['-r', path, '-Y', 'sctp', '-T', 'fields', '-e', 'sctp.chunk_type'])
         .split('\n')
         .filter((l) => l.trim() !== '')
