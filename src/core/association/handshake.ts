@@ -1,0 +1,393 @@
+/**
+ * Association initialization (RFC 9260 §5.1): INIT / INIT ACK building and
+ * validation (§3.3.2, §3.3.3, §5.1.2, §3.2.1 unknown parameters), the stateless
+ * answer to an INIT, and the initiator's side (COOKIE-WAIT → COOKIE-ECHOED →
+ * ESTABLISHED) with T1-init / T1-cookie (§5.1.6) and the Stale Cookie retry
+ * (§5.2.6).
+ */
+import { encodeParam, encodedParamLength, paramType } from '../../wire/param.js';
+import { unrecognizedParamAction } from '../../wire/registry.js';
+import type { Chunk, ErrorCause, InitAckChunk, InitChunk, Param } from '../../wire/types.js';
+import type { ProtocolConfig } from '../config.js';
+import { onRttMeasurement } from '../path/rto.js';
+import { enqueue } from '../tx/send-queue.js';
+import type { AssocContext } from './context.js';
+import type { CookieContents } from './cookie.js';
+import { emitPacket } from './transmit.js';
+import { failAllData } from './events.js';
+import { createTcb, pathOf } from './tcb.js';
+import type { Association, AssociationState, PendingSend, Tcb } from './types.js';
+
+// ------------------------------------------------------------ INIT / INIT ACK
+
+export interface InitInfo {
+  /** The source of the INIT / INIT ACK first, then the listed addresses (§5.1.2), deduplicated. */
+  readonly peerAddresses: string[];
+  readonly forwardTsn: boolean;
+  readonly cookie: Uint8Array | undefined;
+  /** Cookie Preservative increment asked for, ms (§5.1.3). */
+  readonly preservative: number;
+  /** Unrecognized parameters to report, complete TLVs (§3.2.2). */
+  readonly unrecognized: Uint8Array[];
+}
+
+export type InitCheck = { readonly ok: true; readonly info: InitInfo } | { readonly ok: false; readonly cause: ErrorCause };
+
+function paramBytes(p: Param): Uint8Array {
+  const out = new Uint8Array(encodedParamLength(p));
+  const end = encodeParam(p, out, 0);
+  const len = ((out[2]! << 8) | out[3]!) || end;
+  return out.subarray(0, Math.min(len, end));
+}
+
+/**
+ * Validates an INIT or INIT ACK (RFC 9260 §3.3.2, §3.3.3, §5.1.2) and
+ * collects what the association needs from its parameters.
+ */
+export function checkInitParams(chunk: InitChunk | InitAckChunk, source: string, localAddresses: readonly string[]): InitCheck {
+  // §3.3.2: "If the value of the Initiate Tag in a received INIT chunk is
+  // found to be 0, the receiver MUST treat it as an error and close the
+  // association by transmitting an ABORT"; OS and MIS MUST NOT be 0.
+  if (chunk.initiateTag === 0 || chunk.outboundStreams === 0 || chunk.inboundStreams === 0) {
+    return { ok: false, cause: { kind: 'invalid-mandatory-parameter' } };
+  }
+  const v4 = localAddresses.some((a) => !a.includes(':'));
+  const v6 = localAddresses.some((a) => a.includes(':'));
+  const addresses: string[] = [source];
+  let forwardTsn = false;
+  let cookie: Uint8Array | undefined;
+  let preservative = 0;
+  const unrecognized: Uint8Array[] = [];
+  for (const p of chunk.params) {
+    let stop = false;
+    switch (p.kind) {
+      case 'ipv4-address':
+        if (v4 && !addresses.includes(p.address)) addresses.push(p.address);
+        break;
+      case 'ipv6-address':
+        if (v6 && !addresses.includes(p.address)) addresses.push(p.address);
+        break;
+      case 'state-cookie':
+        if (chunk.kind === 'init-ack') cookie = p.cookie;
+        break;
+      case 'cookie-preservative':
+        preservative = p.lifeSpanIncrement;
+        break;
+      case 'host-name-address':
+        // §5.1.2 B: host names are deprecated; ABORT with Unresolvable Address.
+        return { ok: false, cause: { kind: 'unresolvable-address', address: paramBytes(p) } };
+      case 'forward-tsn-supported':
+        forwardTsn = true;
+        break;
+      case 'supported-address-types':
+      case 'unrecognized-parameter':
+        break;
+      case 'heartbeat-info':
+      case 'ecn-capable':
+      case 'random':
+      case 'chunk-list':
+      case 'hmac-algo':
+      case 'padding':
+      case 'supported-extensions':
+      case 'add-ip-address':
+      case 'delete-ip-address':
+      case 'set-primary-address':
+      case 'error-cause-indication':
+      case 'success-indication':
+      case 'adaptation-layer-indication':
+      case 'outgoing-ssn-reset-request':
+      case 'incoming-ssn-reset-request':
+      case 'ssn-tsn-reset-request':
+      case 'reconfig-response':
+      case 'add-outgoing-streams-request':
+      case 'add-incoming-streams-request':
+      case 'unknown': {
+        // Extensions we do not implement are unrecognized: §3.2.1 upper two bits.
+        const action = unrecognizedParamAction(paramType(p));
+        if (action === 'stop-and-report' || action === 'skip-and-report') unrecognized.push(paramBytes(p));
+        stop = action === 'stop' || action === 'stop-and-report';
+        break;
+      }
+    }
+    if (stop) break;
+  }
+  if (chunk.kind === 'init-ack' && cookie === undefined) {
+    // §3.3.3: the State Cookie is mandatory in INIT ACK.
+    return { ok: false, cause: { kind: 'missing-mandatory-parameter', missingTypes: [7] } };
+  }
+  return { ok: true, info: { peerAddresses: addresses, forwardTsn, cookie, preservative, unrecognized } };
+}
+
+function addressParams(localAddresses: readonly string[]): Param[] {
+  // §3.3.2: with a single address the source address of the packet suffices.
+  if (localAddresses.length <= 1) return [];
+  return localAddresses.map((address) => (address.includes(':') ? { kind: 'ipv6-address', address } : { kind: 'ipv4-address', address }));
+}
+
+export function buildInit(config: ProtocolConfig, localAddresses: readonly string[], localTag: number, initialTsn: number, outboundStreams: number, preservative?: number): InitChunk {
+  const params: Param[] = [...addressParams(localAddresses), { kind: 'forward-tsn-supported' }];
+  if (preservative !== undefined) params.push({ kind: 'cookie-preservative', lifeSpanIncrement: preservative });
+  return {
+    kind: 'init',
+    initiateTag: localTag,
+    aRwnd: config.receiveWindow,
+    outboundStreams,
+    inboundStreams: config.maxInboundStreams,
+    initialTsn,
+    params,
+  };
+}
+
+export interface InitAnswer {
+  readonly localTag: number;
+  readonly localInitialTsn: number;
+  readonly localTieTag: number;
+  readonly peerTieTag: number;
+  /** Our OS as offered in our own INIT (§5.2.1: the same parameters), else the config's. */
+  readonly outboundStreams: number;
+}
+
+/**
+ * The INIT ACK answering `init` (RFC 9260 §5.1 B), with a State Cookie that
+ * holds the TCB to be (§5.1.3). Unknown parameters of the INIT reported per
+ * §3.2.2. Lifespan: Valid.Cookie.Life plus the peer's Cookie Preservative,
+ * granted up to one more Valid.Cookie.Life.
+ */
+export function buildInitAck(
+  ctx: AssocContext,
+  init: InitChunk,
+  info: InitInfo,
+  answer: InitAnswer,
+  ports: { readonly localPort: number; readonly peerPort: number },
+  localAddresses: readonly string[],
+): InitAckChunk {
+  const config = ctx.config;
+  const contents: CookieContents = {
+    createdAt: ctx.now,
+    lifespan: config.validCookieLife + Math.min(Math.max(0, info.preservative), config.validCookieLife),
+    localTag: answer.localTag,
+    localInitialTsn: answer.localInitialTsn,
+    peerTag: init.initiateTag,
+    peerInitialTsn: init.initialTsn,
+    peerARwnd: init.aRwnd,
+    // §5.1.1: streams are the minimum of what each side offers.
+    outboundStreams: Math.min(answer.outboundStreams, init.inboundStreams),
+    inboundStreams: Math.min(init.outboundStreams, config.maxInboundStreams),
+    localTieTag: answer.localTieTag,
+    peerTieTag: answer.peerTieTag,
+    peerForwardTsn: info.forwardTsn,
+    localPort: ports.localPort,
+    peerPort: ports.peerPort,
+    peerAddresses: info.peerAddresses,
+    localAddresses,
+  };
+  const params: Param[] = [
+    { kind: 'state-cookie', cookie: ctx.mintCookie(contents) },
+    ...addressParams(localAddresses),
+    { kind: 'forward-tsn-supported' },
+    ...info.unrecognized.map((param): Param => ({ kind: 'unrecognized-parameter', param })),
+  ];
+  return {
+    kind: 'init-ack',
+    initiateTag: answer.localTag,
+    aRwnd: config.receiveWindow,
+    outboundStreams: Math.min(answer.outboundStreams, init.inboundStreams),
+    inboundStreams: config.maxInboundStreams,
+    initialTsn: answer.localInitialTsn,
+    params,
+  };
+}
+
+// ------------------------------------------------------------ initiator side
+
+export function sendInit(ctx: AssocContext, a: Association, init: InitChunk, destination: string): void {
+  emitPacket(ctx, a, destination, 0, [init]);
+}
+
+/** Moves the messages accepted in COOKIE-WAIT into the send queue, keeping their ids. */
+export function drainPending(ctx: AssocContext, a: Association, tcb: Tcb, pending: readonly PendingSend[]): void {
+  for (const p of pending) {
+    tcb.sq.nextMessageId = p.messageId;
+    const lifetime = p.lifetime !== undefined ? Math.max(0, p.lifetime - (ctx.now - p.queuedAt)) : undefined;
+    const r = enqueue(
+      tcb.sq,
+      {
+        streamId: p.streamId,
+        ppid: p.ppid,
+        data: p.data,
+        unordered: p.unordered,
+        ...(lifetime !== undefined ? { lifetime } : {}),
+        ...(p.maxRetransmits !== undefined ? { maxRetransmits: p.maxRetransmits } : {}),
+      },
+      ctx.now,
+    );
+    if (!r.ok) {
+      ctx.event(a.id, { type: 'send-failed', messageId: p.messageId, streamId: p.streamId, ppid: p.ppid, unordered: p.unordered, data: p.data, reason: 'invalid-stream', sent: false });
+    }
+  }
+  tcb.sq.nextMessageId = Math.max(tcb.sq.nextMessageId, ...pending.map((p) => p.messageId + 1));
+  if (pending.length > 0) tcb.dryReported = false;
+}
+
+/** The ABORT that refuses an INIT / INIT ACK: tag of the offending chunk (§5.1, §8.4 rule 3). */
+export function abortFor(cause: ErrorCause): Chunk {
+  return { kind: 'abort', tBit: false, causes: [cause] };
+}
+
+/** RFC 9260 §5.1 C: INIT ACK in COOKIE-WAIT. */
+export function onInitAck(ctx: AssocContext, a: Association, s: Extract<AssociationState, { state: 'cookie-wait' }>, ack: InitAckChunk, source: string): void {
+  const check = checkInitParams(ack, source, a.localAddresses);
+  if (!check.ok) {
+    // §5.1.2 / §3.3.3: ABORT and report the failure to the ULP.
+    if (ack.initiateTag !== 0) emitPacket(ctx, a, source, ack.initiateTag, [abortFor(check.cause)]);
+    ctx.event(a.id, { type: 'cannot-start', reason: 'invalid-init-ack', causes: [check.cause] });
+    a.fsm = { state: 'closed' };
+    return;
+  }
+  const info = check.info;
+  const tcb = createTcb(
+    {
+      localTag: s.init.initiateTag,
+      peerTag: ack.initiateTag,
+      localInitialTsn: s.init.initialTsn,
+      peerInitialTsn: ack.initialTsn,
+      peerARwnd: ack.aRwnd,
+      outboundStreams: Math.min(s.init.outboundStreams, ack.inboundStreams),
+      inboundStreams: Math.min(ack.outboundStreams, s.init.inboundStreams),
+      peerForwardTsn: info.forwardTsn,
+      peerAddresses: info.peerAddresses,
+      // §5.4: the COOKIE ECHO goes to the INIT ACK's source, which the COOKIE ACK then confirms.
+      confirmed: [source],
+    },
+    ctx.config,
+    ctx.now,
+  );
+  a.peerAddresses = info.peerAddresses.slice();
+  drainPending(ctx, a, tcb, s.pendingSends);
+  const unrecognizedParams = info.unrecognized.length > 0 ? concat(info.unrecognized) : undefined;
+  const rto = pathOf(tcb, source)?.rto ?? ctx.config.rtoInitial;
+  a.fsm = {
+    state: 'cookie-echoed',
+    tcb,
+    cookie: info.cookie!,
+    unrecognizedParams,
+    t1: { at: ctx.now + rto, retransmits: 0, rto },
+    cookieDestination: source,
+    cookieSentAt: ctx.now,
+    init: s.init,
+    shutdownRequested: s.shutdownRequested,
+  };
+  sendCookieEcho(ctx, a, a.fsm);
+}
+
+export function sendCookieEcho(ctx: AssocContext, a: Association, s: Extract<AssociationState, { state: 'cookie-echoed' }>): void {
+  const chunks: Chunk[] = [{ kind: 'cookie-echo', cookie: s.cookie }];
+  // §3.2.2: unrecognized INIT ACK parameters are reported in an ERROR bundled after the COOKIE ECHO.
+  if (s.unrecognizedParams) chunks.push({ kind: 'error', causes: [{ kind: 'unrecognized-parameters', params: s.unrecognizedParams }] });
+  emitPacket(ctx, a, s.cookieDestination, s.tcb.peerTag, chunks, s.tcb);
+}
+
+/** §5.1 E: COOKIE ACK in COOKIE-ECHOED. */
+export function onCookieAck(ctx: AssocContext, a: Association, s: Extract<AssociationState, { state: 'cookie-echoed' }>): void {
+  const path = pathOf(s.tcb, s.cookieDestination);
+  // Karn: only an unretransmitted COOKIE ECHO gives an unambiguous RTT.
+  if (path && s.t1.retransmits === 0) onRttMeasurement(path, ctx.now - s.cookieSentAt, ctx.config);
+  enterEstablished(ctx, a, s.tcb, s.shutdownRequested);
+}
+
+export function enterEstablished(ctx: AssocContext, a: Association, tcb: Tcb, shutdownRequested: boolean): void {
+  a.fsm = shutdownRequested ? { state: 'shutdown-pending', tcb } : { state: 'established', tcb };
+  a.establishedAt = ctx.now;
+  ctx.event(a.id, { type: 'communication-up', outboundStreams: tcb.outboundStreams, inboundStreams: tcb.inboundStreams, peerAddresses: tcb.paths.map((p) => p.address) });
+}
+
+/** T1-init or T1-cookie expired (§5.1.6): retransmit with backoff, or give up after Max.Init.Retransmits. */
+export function onT1Expiry(ctx: AssocContext, a: Association): void {
+  const s = a.fsm;
+  const config = ctx.config;
+  switch (s.state) {
+    case 'cookie-wait': {
+      if (s.t1.retransmits >= config.maxInitRetransmits) {
+        ctx.event(a.id, { type: 'cannot-start', reason: 'init-timeout', causes: [] });
+        failPendingLocal(ctx, a, s.pendingSends);
+        a.fsm = { state: 'closed' };
+        return;
+      }
+      s.t1.retransmits++;
+      s.t1.rto = Math.min(s.t1.rto * 2, config.rtoMax);
+      s.t1.at = ctx.now + s.t1.rto;
+      // §5.1.6: the INIT may go to another of the peer's addresses.
+      s.initDestination = (s.initDestination + 1) % Math.max(1, a.peerAddresses.length);
+      sendInit(ctx, a, s.init, a.peerAddresses[s.initDestination] ?? a.peerAddresses[0]!);
+      return;
+    }
+    case 'cookie-echoed': {
+      s.tcb.counters.t1Expireds++;
+      if (s.t1.retransmits >= config.maxInitRetransmits) {
+        ctx.event(a.id, { type: 'cannot-start', reason: 'cookie-timeout', causes: [] });
+        failAllData(ctx, a.id, s.tcb);
+        a.fsm = { state: 'closed' };
+        return;
+      }
+      s.t1.retransmits++;
+      s.t1.rto = Math.min(s.t1.rto * 2, config.rtoMax);
+      s.t1.at = ctx.now + s.t1.rto;
+      sendCookieEcho(ctx, a, s);
+      return;
+    }
+    case 'established':
+    case 'shutdown-pending':
+    case 'shutdown-sent':
+    case 'shutdown-received':
+    case 'shutdown-ack-sent':
+    case 'closed':
+      return;
+  }
+}
+
+function failPendingLocal(ctx: AssocContext, a: Association, pending: readonly PendingSend[]): void {
+  for (const p of pending) {
+    ctx.event(a.id, { type: 'send-failed', messageId: p.messageId, streamId: p.streamId, ppid: p.ppid, unordered: p.unordered, data: p.data, reason: 'association-closed', sent: false });
+  }
+}
+
+/**
+ * §5.2.6: ERROR with Stale Cookie in COOKIE-ECHOED. We take option 1: back to
+ * COOKIE-WAIT with a new INIT carrying a Cookie Preservative of the measured
+ * round trip plus 1 s (the RFC's bound), counted against Max.Init.Retransmits.
+ */
+export function onStaleCookie(ctx: AssocContext, a: Association, s: Extract<AssociationState, { state: 'cookie-echoed' }>): void {
+  if (s.t1.retransmits >= ctx.config.maxInitRetransmits) {
+    ctx.event(a.id, { type: 'cannot-start', reason: 'cookie-timeout', causes: [{ kind: 'stale-cookie', staleness: 0 }] });
+    failAllData(ctx, a.id, s.tcb);
+    a.fsm = { state: 'closed' };
+    return;
+  }
+  // The TCB is discarded (§5.2.6); its queued messages go back to the ULP.
+  failAllData(ctx, a.id, s.tcb);
+  const rtt = Math.max(0, ctx.now - s.cookieSentAt);
+  const init: InitChunk = { ...s.init, params: [...s.init.params.filter((p) => p.kind !== 'cookie-preservative'), { kind: 'cookie-preservative', lifeSpanIncrement: Math.ceil(rtt + 1000) }] };
+  const rto = ctx.config.rtoInitial;
+  const dest = s.cookieDestination;
+  a.fsm = {
+    state: 'cookie-wait',
+    init,
+    t1: { at: ctx.now + rto, retransmits: s.t1.retransmits + 1, rto },
+    initDestination: Math.max(0, a.peerAddresses.indexOf(dest)),
+    pendingSends: [],
+    shutdownRequested: s.shutdownRequested,
+  };
+  sendInit(ctx, a, init, dest);
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += (p.length + 3) & ~3;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += (p.length + 3) & ~3;
+  }
+  return out;
+}

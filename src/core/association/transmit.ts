@@ -1,0 +1,197 @@
+/**
+ * Packet assembly (RFC 9260 §6.1, §6.10): control chunks first, then SACK and
+ * FORWARD TSN, then DATA chosen by the tx module, up to Max.Burst packets per
+ * transmission opportunity, each within the path MTU. Destination choice per
+ * §6.4 via the path module; source address per destination family.
+ */
+import { encodedChunkLength } from '../../wire/chunk.js';
+import type { Chunk, SackChunk } from '../../wire/types.js';
+import { applyIdleDecay, sendAllowance } from '../path/congestion.js';
+import { selectDestination } from '../path/select.js';
+import { ipFamilyOf, maxDataPayload } from '../path/state.js';
+import { buildSack, gapBlocksThatFit, isSackOwed, onSackSent } from '../rx/data-tracker.js';
+import { advertisedWindow } from '../rx/window.js';
+import { takeForwardTsn } from '../tx/pr-sctp.js';
+import { flightSizeOf, hasChunksToRetransmit, totalFlightSize } from '../tx/retransmission-queue.js';
+import { isSendQueueEmpty } from '../tx/send-queue.js';
+import { nextChunksToSend } from '../tx/transmit.js';
+import { sourceFor, type AssocContext } from './context.js';
+import { emitSendFailed } from './events.js';
+import { pathOf } from './tcb.js';
+import type { Association, Tcb } from './types.js';
+
+const COMMON_HEADER = 12;
+
+function ipHeader(address: string): number {
+  return ipFamilyOf(address) === 'ipv6' ? 40 : 20;
+}
+
+/** Bytes of SCTP packet (common header included) that fit the path MTU towards `destination`. */
+export function packetLimit(tcb: Tcb | undefined, destination: string, mtu: number): number {
+  const path = tcb ? pathOf(tcb, destination) : undefined;
+  return (path?.mtu ?? mtu) - ipHeader(destination);
+}
+
+/** Sends one packet now, counting it. */
+export function emitPacket(ctx: AssocContext, a: Association, destination: string, verificationTag: number, chunks: readonly Chunk[], tcb?: Tcb): void {
+  if (chunks.length === 0) return;
+  if (tcb) {
+    tcb.counters.outPackets++;
+    for (const c of chunks) {
+      if (c.kind === 'data') {
+        if (c.unordered) tcb.counters.outUnorderChunks++;
+        else tcb.counters.outOrderChunks++;
+      } else tcb.counters.outControlChunks++;
+    }
+  }
+  ctx.send({
+    source: a.routes.get(destination) ?? sourceFor(a.localAddresses, destination),
+    destination,
+    packet: { sourcePort: a.localPort, destinationPort: a.peerPort, verificationTag, chunks: chunks.slice() },
+  });
+}
+
+/** The path module's flight sizes mirror the retransmission queue's, which owns them. */
+export function syncFlight(tcb: Tcb): void {
+  for (const p of tcb.paths) p.flightSize = flightSizeOf(tcb.rq, p.address);
+}
+
+/** Where new DATA goes now (§6.4, RFC 7829 §6). */
+export function dataDestination(ctx: AssocContext, tcb: Tcb): string {
+  return selectDestination(tcb.paths, tcb.primary, ctx.config, tcb.lastDataDestination)?.address ?? tcb.primary;
+}
+
+function currentRwnd(ctx: AssocContext, tcb: Tcb): number {
+  return advertisedWindow(tcb.reasm.bufferedBytes + tcb.heldBytes, ctx.config, tcb.lastAdvertisedRwnd);
+}
+
+/** The SACK for now, fitted into `room` bytes; records it as sent. */
+function takeSack(ctx: AssocContext, tcb: Tcb, room: number): SackChunk {
+  const rwnd = currentRwnd(ctx, tcb);
+  const sack = buildSack(tcb.tracker, rwnd, gapBlocksThatFit(room, Math.min(tcb.tracker.duplicateTsns.length, 16)));
+  const fitted = sack.duplicateTsns.length > 16 ? { ...sack, duplicateTsns: sack.duplicateTsns.slice(0, 16) } : sack;
+  onSackSent(tcb.tracker);
+  tcb.lastAdvertisedRwnd = rwnd;
+  tcb.sackNow = false;
+  tcb.delayedSackAt = undefined;
+  tcb.counters.sacksSent++;
+  return fitted;
+}
+
+function sackDestinationOf(tcb: Tcb, fallback: string): string {
+  const d = tcb.sackDestination;
+  const p = d !== undefined ? pathOf(tcb, d) : undefined;
+  return p && p.state !== 'inactive' && p.state !== 'unconfirmed' ? p.address : fallback;
+}
+
+export interface FlushOptions {
+  /** New DATA may be sent in this state (ESTABLISHED, SHUTDOWN-PENDING, SHUTDOWN-RECEIVED). */
+  readonly data: boolean;
+  /** Send DATA (retransmissions first) to this destination instead of the §6.4 choice. */
+  readonly destination?: string;
+  /** At most this many packets carrying DATA (§6.3.3 E3: one after a T3-rtx expiry). */
+  readonly maxDataPackets?: number;
+}
+
+/** Sends everything that is due: control chunks, SACK, FORWARD TSN, DATA. */
+export function flushTcb(ctx: AssocContext, a: Association, tcb: Tcb, opts: FlushOptions): void {
+  const dataDest = opts.destination ?? dataDestination(ctx, tcb);
+  const sackDue = tcb.sackNow;
+  const sackDest = sackDue ? sackDestinationOf(tcb, dataDest) : dataDest;
+
+  // Control chunks, grouped by destination in first-seen order.
+  const groups = new Map<string, Chunk[]>();
+  for (const item of tcb.control) {
+    const d = item.destination ?? dataDest;
+    let g = groups.get(d);
+    if (!g) groups.set(d, (g = []));
+    g.push(item.chunk);
+  }
+  tcb.control = [];
+  if (sackDue && !groups.has(sackDest)) groups.set(sackDest, []);
+  if (!groups.has(dataDest)) groups.set(dataDest, []);
+
+  for (const [dest, chunks] of groups) {
+    const limit = packetLimit(tcb, dest, ctx.config.pathMtu);
+    let packet: Chunk[] = [];
+    let size = COMMON_HEADER;
+    const push = (c: Chunk): void => {
+      const len = encodedChunkLength(c);
+      if (packet.length > 0 && size + len > limit) {
+        emitPacket(ctx, a, dest, tcb.peerTag, packet, tcb);
+        packet = [];
+        size = COMMON_HEADER;
+      }
+      packet.push(c);
+      size += len;
+    };
+    for (const c of chunks) push(c);
+    if (tcb.sackNow && dest === sackDest) push(takeSack(ctx, tcb, limit - size));
+    if (dest === dataDest) {
+      const fwd = tcb.rq.forwardTsnPending ? takeForwardTsn(tcb.rq, limit - COMMON_HEADER) : undefined;
+      if (fwd) push(fwd);
+      if (opts.data || hasChunksToRetransmit(tcb.rq)) {
+        sendData(ctx, a, tcb, dest, packet, size, limit, opts.maxDataPackets ?? ctx.config.maxBurst);
+        continue;
+      }
+    }
+    emitPacket(ctx, a, dest, tcb.peerTag, packet, tcb);
+  }
+}
+
+/**
+ * DATA packets to `dest`, the first one completing `first` (control chunks
+ * already in it). Budget per §6.1 B/D: the path's allowance, Max.Burst.
+ */
+function sendData(ctx: AssocContext, a: Association, tcb: Tcb, dest: string, first: Chunk[], firstSize: number, limit: number, maxPackets: number): void {
+  const now = ctx.now;
+  const path = pathOf(tcb, dest);
+  syncFlight(tcb);
+  if (tcb.rq.peerRwnd > 0) tcb.zeroWindowSince = undefined;
+  let budget = path ? sendAllowance(path, ctx.config, now) : 0;
+  const family = ipFamilyOf(dest);
+  const maxFragment = maxDataPayload(path?.mtu ?? ctx.config.pathMtu, family);
+  const probeDue = tcb.zeroWindowSince !== undefined && now >= tcb.zeroWindowSince + (path?.rto ?? ctx.config.rtoInitial);
+  let packet = first;
+  let size = firstSize;
+  for (let n = 0; n < maxPackets; n++) {
+    // Piggyback a SACK that is owed but not yet due (§6.2 "bundled with outgoing DATA").
+    const owed = isSackOwed(tcb.tracker) && !packet.some((c) => c.kind === 'sack');
+    const sackReserve = owed ? 16 + 4 * Math.min(tcb.tracker.gapRanges.length, 16) + 4 * Math.min(tcb.tracker.duplicateTsns.length, 16) : 0;
+    const space = limit - size - sackReserve;
+    const r = nextChunksToSend(tcb.rq, tcb.sq, {
+      destination: dest,
+      now,
+      packetSpace: space,
+      maxFragmentPayload: maxFragment,
+      cwndBudget: budget,
+      allowZeroWindowProbe: probeDue,
+    });
+    emitSendFailed(ctx, a.id, r.sendFailed);
+    if (r.chunks.length > 0) {
+      if (owed) packet.push(takeSack(ctx, tcb, sackReserve));
+      for (const c of r.chunks) packet.push(c);
+      budget -= r.bytes;
+      tcb.counters.rtxChunks += r.retransmittedTsns.length;
+      tcb.lastDataDestination = dest;
+      if (path) {
+        applyIdleDecay(path, now);
+        path.lastDataSentAt = now;
+        path.cwndIdleSince = now;
+        path.counters.rtxChunks += r.retransmittedTsns.length;
+      }
+      // §6.3.2 R1: start T3-rtx for the destination if it is not running.
+      if (!tcb.t3.has(dest)) tcb.t3.set(dest, now + (path?.rto ?? ctx.config.rtoInitial));
+      if (r.zeroWindowProbe) tcb.zeroWindowSince = undefined;
+    }
+    emitPacket(ctx, a, dest, tcb.peerTag, packet, tcb);
+    packet = [];
+    size = COMMON_HEADER;
+    if (r.chunks.length === 0 || r.stoppedBy !== 'packet-full' || budget <= 0) {
+      if (r.stoppedBy === 'rwnd' && totalFlightSize(tcb.rq) === 0 && tcb.zeroWindowSince === undefined) tcb.zeroWindowSince = now;
+      break;
+    }
+  }
+  syncFlight(tcb);
+  if (isSendQueueEmpty(tcb.sq) && tcb.rq.chunks.length === 0) tcb.zeroWindowSince = undefined;
+}

@@ -1,0 +1,468 @@
+/**
+ * The SCTP endpoint (RFC 9260 §2.3): one port on a set of local addresses,
+ * owning its associations. Sans-IO (DESIGN.md §2): inputs carry `now`
+ * (`handlePacket`, `handleTimeout`, the ULP calls), outputs are polled
+ * (`pollTransmit`, `pollEvent`, `pollTimeout`). It demultiplexes packets to
+ * associations, answers out-of-the-blue packets (§8.4) and INITs without
+ * keeping state (§5.1.3 cookie), and creates an association only from a valid
+ * COOKIE ECHO. Each association is plain data (`snapshot` is a structured copy).
+ *
+ * Implements the simulator's SimHost contract (src/sim/host.ts) structurally.
+ */
+import { decodePacket, encodePacket } from '../wire/packet.js';
+import type { Chunk, DecodedPacket, InitChunk } from '../wire/types.js';
+import { resolveProtocolConfig, type ProtocolConfig } from './config.js';
+import type { HmacSha256, Millis, Rng } from './env.js';
+import { afterInput, handlePacket as assocHandlePacket, send as assocSend, type SendOptions, type SendResult } from './association/association.js';
+import { userAbort } from './association/abort.js';
+import { ootbTable } from './association/chunk-table.js';
+import type { AssocContext, OutPacket } from './association/context.js';
+import { cookieStaleness, createCookieSecrets, maybeRotateSecret, mintCookie, openCookie, rotateSecret, type CookieSecrets } from './association/cookie.js';
+import { onCookieEchoInAssociation } from './association/collision.js';
+import { abortFor, buildInit, buildInitAck, checkInitParams, enterEstablished, sendInit } from './association/handshake.js';
+import { setPrimary as assocSetPrimary, type SetPrimaryResult } from './association/multihoming.js';
+import { userShutdown } from './association/shutdown.js';
+import { createTcb, localTagOf, tcbOf } from './association/tcb.js';
+import { nextDeadline, onTimeout } from './association/timers.js';
+import type { Association, AssociationEvent } from './association/types.js';
+import { needsWindowUpdate } from './rx/window.js';
+
+/** One IP datagram: the SCTP packet and the addresses around it (same shape as src/sim's). */
+export interface Datagram {
+  readonly source: string;
+  readonly destination: string;
+  readonly bytes: Uint8Array;
+}
+
+export interface EndpointOptions {
+  readonly localAddresses: readonly string[];
+  readonly port: number;
+  readonly config?: Partial<ProtocolConfig>;
+  readonly rng: Rng;
+  readonly hmac: HmacSha256;
+  readonly now: Millis;
+}
+
+export interface ConnectOptions {
+  readonly remoteAddresses: readonly string[];
+  readonly remotePort: number;
+  /** Outbound streams asked for (default config.outboundStreams). */
+  readonly outboundStreams?: number;
+}
+
+export interface EndpointEvent {
+  readonly assocId: number;
+  readonly event: AssociationEvent;
+}
+
+export type ConnectResult = { readonly ok: true; readonly assocId: number } | { readonly ok: false; readonly error: 'no-remote-address' | 'exists' };
+
+/** Counters of packets that reached no association (SCTP-MIB sctpOutOfBlues, sctpChecksumErrors). */
+export interface EndpointCounters {
+  outOfBlues: number;
+  checksumErrors: number;
+  /** Decode failures other than the checksum, wrong port. */
+  discarded: number;
+  cookiesBadMac: number;
+  cookiesStale: number;
+}
+
+function isNonUnicast(address: string): boolean {
+  if (address.includes(':')) return address.toLowerCase().startsWith('ff');
+  const first = Number(address.split('.')[0]);
+  return (first >= 224 && first <= 239) || address === '255.255.255.255' || address === '0.0.0.0';
+}
+
+export function createEndpoint(options: EndpointOptions): Endpoint {
+  return new Endpoint(options);
+}
+
+export class Endpoint {
+  readonly config: ProtocolConfig;
+  readonly localAddresses: readonly string[];
+  readonly port: number;
+  readonly counters: EndpointCounters = { outOfBlues: 0, checksumErrors: 0, discarded: 0, cookiesBadMac: 0, cookiesStale: 0 };
+  private readonly rng: Rng;
+  private readonly hmac: HmacSha256;
+  private readonly secrets: CookieSecrets;
+  private readonly assocs = new Map<number, Association>();
+  private readonly byPeer = new Map<string, number>();
+  private nextId = 1;
+  private readonly outbox: Datagram[] = [];
+  private readonly events: EndpointEvent[] = [];
+  /** Associations whose window opened when the application polled messages. */
+  private readonly windowUpdates = new Set<number>();
+
+  /** @throws RangeError on an invalid configuration or no local address (local misuse, never peer input). */
+  constructor(options: EndpointOptions) {
+    const r = resolveProtocolConfig(options.config ?? {});
+    if (!r.ok) throw new RangeError(`createEndpoint: ${r.errors.join('; ')}`);
+    if (options.localAddresses.length === 0) throw new RangeError('createEndpoint: at least one local address is needed');
+    this.config = r.config;
+    this.localAddresses = options.localAddresses.slice();
+    this.port = options.port;
+    this.rng = options.rng;
+    this.hmac = options.hmac;
+    this.secrets = createCookieSecrets(options.rng, options.now);
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  handlePacket(now: Millis, datagram: Datagram): void {
+    const decoded = decodePacket(datagram.bytes);
+    if (!decoded.ok) {
+      if (decoded.error.code === 'bad-checksum') this.counters.checksumErrors++;
+      else this.counters.discarded++;
+      return;
+    }
+    const packet = decoded.value;
+    if (packet.destinationPort !== this.port || packet.chunks.length === 0) {
+      this.counters.discarded++;
+      return;
+    }
+    const ctx = this.context(now);
+    const a = this.demux(packet, datagram.source);
+    const rx = { packet, source: datagram.source, destination: datagram.destination };
+    if (a) {
+      assocHandlePacket(ctx, a, rx);
+      this.settle(ctx, a);
+      return;
+    }
+    this.onOutOfTheBlue(ctx, packet, datagram);
+  }
+
+  handleTimeout(now: Millis): void {
+    const ctx = this.context(now);
+    for (const a of [...this.assocs.values()]) {
+      const d = nextDeadline(a, ctx);
+      if (d === undefined || d > now) continue;
+      onTimeout(ctx, a);
+      this.settle(ctx, a);
+    }
+  }
+
+  // ---------------------------------------------------------------- outputs
+
+  pollTransmit(now: Millis): Datagram | undefined {
+    if (this.windowUpdates.size > 0) {
+      const ctx = this.context(now);
+      for (const id of this.windowUpdates) {
+        const a = this.assocs.get(id);
+        if (a) this.settle(ctx, a);
+      }
+      this.windowUpdates.clear();
+    }
+    return this.outbox.shift();
+  }
+
+  pollTimeout(): Millis | undefined {
+    let min: Millis | undefined;
+    const ctx = { config: this.config };
+    for (const a of this.assocs.values()) {
+      const d = nextDeadline(a, ctx);
+      if (d !== undefined && (min === undefined || d < min)) min = d;
+    }
+    if (this.windowUpdates.size > 0) return min === undefined ? 0 : Math.min(min, 0);
+    return min;
+  }
+
+  /**
+   * The next notification. Taking a 'message' is the application reading it:
+   * its bytes leave the receive window (RFC 9260 §6.2), which may call for a
+   * window update SACK at the next `pollTransmit`.
+   */
+  pollEvent(): EndpointEvent | undefined {
+    const e = this.events.shift();
+    if (e && e.event.type === 'message') {
+      const a = this.assocs.get(e.assocId);
+      const tcb = a ? tcbOf(a.fsm) : undefined;
+      if (tcb) {
+        tcb.heldBytes = Math.max(0, tcb.heldBytes - e.event.data.length);
+        if (needsWindowUpdate(tcb.reasm.bufferedBytes + tcb.heldBytes, this.config, tcb.lastAdvertisedRwnd)) {
+          tcb.sackNow = true;
+          this.windowUpdates.add(e.assocId);
+        }
+      }
+    }
+    return e;
+  }
+
+  // ---------------------------------------------------------------- ULP
+
+  /** RFC 9260 §10.1 ASSOCIATE: sends INIT, enters COOKIE-WAIT (§5.1 A). */
+  connect(now: Millis, options: ConnectOptions): ConnectResult {
+    const remote = options.remoteAddresses.slice();
+    if (remote.length === 0) return { ok: false, error: 'no-remote-address' };
+    if (remote.some((r) => this.byPeer.has(`${r}|${options.remotePort}`))) return { ok: false, error: 'exists' };
+    const ctx = this.context(now);
+    const localTag = ctx.nonZeroTag();
+    const initialTsn = this.rng.nextU32();
+    const init = buildInit(this.config, this.localAddresses, localTag, initialTsn, options.outboundStreams ?? this.config.outboundStreams);
+    const a: Association = {
+      id: this.nextId++,
+      localPort: this.port,
+      peerPort: options.remotePort,
+      localAddresses: this.localAddresses.slice(),
+      peerAddresses: remote,
+      routes: new Map(),
+      createdAt: now,
+      establishedAt: undefined,
+      fsm: {
+        state: 'cookie-wait',
+        init,
+        t1: { at: now + this.config.rtoInitial, retransmits: 0, rto: this.config.rtoInitial },
+        initDestination: 0,
+        pendingSends: [],
+        shutdownRequested: false,
+      },
+    };
+    this.assocs.set(a.id, a);
+    this.reindex(a);
+    sendInit(ctx, a, init, remote[0]!);
+    return { ok: true, assocId: a.id };
+  }
+
+  send(now: Millis, assocId: number, data: Uint8Array, options: SendOptions): SendResult {
+    const a = this.assocs.get(assocId);
+    if (!a) return { ok: false, error: { kind: 'no-such-association' } };
+    const ctx = this.context(now);
+    const r = assocSend(ctx, a, data, options);
+    this.settle(ctx, a);
+    return r;
+  }
+
+  /** RFC 9260 §10.1 SHUTDOWN (graceful, §9.2). False if there is no such association. */
+  shutdown(now: Millis, assocId: number): boolean {
+    const a = this.assocs.get(assocId);
+    if (!a) return false;
+    const ctx = this.context(now);
+    userShutdown(ctx, a);
+    this.settle(ctx, a);
+    return true;
+  }
+
+  /** RFC 9260 §10.1 ABORT, with an optional reason sent in a User-Initiated Abort cause. */
+  abort(now: Millis, assocId: number, reason?: Uint8Array): boolean {
+    const a = this.assocs.get(assocId);
+    if (!a) return false;
+    const ctx = this.context(now);
+    userAbort(ctx, a, reason);
+    this.settle(ctx, a);
+    return true;
+  }
+
+  setPrimary(now: Millis, assocId: number, address: string): SetPrimaryResult {
+    const a = this.assocs.get(assocId);
+    const r = assocSetPrimary(a ? tcbOf(a.fsm) : undefined, address);
+    if (a) this.settle(this.context(now), a);
+    return r;
+  }
+
+  /** A structured copy of the association: plain data, what HA replication ships. */
+  snapshot(assocId: number): Association | undefined {
+    const a = this.assocs.get(assocId);
+    return a ? structuredClone(a) : undefined;
+  }
+
+  /** Takes over an association from a snapshot (HA standby promotion). False if its id is in use. */
+  restore(snapshot: Association): boolean {
+    if (this.assocs.has(snapshot.id) || snapshot.fsm.state === 'closed') return false;
+    const a = structuredClone(snapshot);
+    this.assocs.set(a.id, a);
+    this.nextId = Math.max(this.nextId, a.id + 1);
+    this.reindex(a);
+    return true;
+  }
+
+  associationIds(): number[] {
+    return [...this.assocs.keys()];
+  }
+
+  /** Rotates the cookie secret now; the old one stays valid for cookieSecretGrace. */
+  rotateCookieSecret(now: Millis): void {
+    rotateSecret(this.secrets, this.rng, now);
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private context(now: Millis): AssocContext {
+    maybeRotateSecret(this.secrets, this.rng, now, this.config);
+    return {
+      now,
+      config: this.config,
+      rng: this.rng,
+      mintCookie: (c) => mintCookie(this.secrets, this.hmac, c),
+      openCookie: (cookie) => openCookie(this.secrets, this.hmac, cookie, now, this.config),
+      send: (p: OutPacket) => this.outbox.push({ source: p.source, destination: p.destination, bytes: encodePacket(p.packet) }),
+      event: (assocId, event) => this.events.push({ assocId, event }),
+      nonZeroTag: () => {
+        for (let i = 0; i < 64; i++) {
+          const t = this.rng.nextU32() >>> 0;
+          if (t !== 0) return t;
+        }
+        return 1;
+      },
+    };
+  }
+
+  /** After an input: flush, re-index, forget a closed association. */
+  private settle(ctx: AssocContext, a: Association): void {
+    afterInput(ctx, a);
+    if (a.fsm.state === 'closed') {
+      this.assocs.delete(a.id);
+      this.windowUpdates.delete(a.id);
+      for (const [k, id] of this.byPeer) if (id === a.id) this.byPeer.delete(k);
+      return;
+    }
+    this.reindex(a);
+  }
+
+  private reindex(a: Association): void {
+    for (const [k, id] of this.byPeer) if (id === a.id) this.byPeer.delete(k);
+    const tcb = tcbOf(a.fsm);
+    const addrs = tcb ? tcb.paths.map((p) => p.address) : a.peerAddresses;
+    for (const addr of addrs) this.byPeer.set(`${addr}|${a.peerPort}`, a.id);
+  }
+
+  private demux(packet: DecodedPacket, source: string): Association | undefined {
+    const id = this.byPeer.get(`${source}|${packet.sourcePort}`);
+    if (id !== undefined) return this.assocs.get(id);
+    const first = packet.chunks[0]!;
+    // An INIT ACK may come from a peer address we did not know (§5.1.2): match our tag.
+    if (first.kind === 'init-ack') {
+      for (const a of this.assocs.values()) {
+        if (a.fsm.state === 'cookie-wait' && a.peerPort === packet.sourcePort && localTagOf(a) === packet.verificationTag) return a;
+      }
+    }
+    // §5.2.2: an INIT from a new source that lists an address of an existing association.
+    if (first.kind === 'init') return this.findByListedAddresses(first, packet.sourcePort);
+    return undefined;
+  }
+
+  private findByListedAddresses(init: InitChunk, port: number): Association | undefined {
+    for (const p of init.params) {
+      if (p.kind !== 'ipv4-address' && p.kind !== 'ipv6-address') continue;
+      const id = this.byPeer.get(`${p.address}|${port}`);
+      if (id !== undefined) return this.assocs.get(id);
+    }
+    return undefined;
+  }
+
+  /** RFC 9260 §8.4, driven by the `closed` row of the chunk table. */
+  private onOutOfTheBlue(ctx: AssocContext, packet: DecodedPacket, d: Datagram): void {
+    this.counters.outOfBlues++;
+    if (isNonUnicast(d.source) || isNonUnicast(d.destination)) return; // rule 1
+    const decisions = packet.chunks.map((c) => ootbTable[c.kind]);
+    if (decisions.includes('ootb-discard-packet')) return; // rule 2
+    const first = packet.chunks[0]!;
+    if (first.kind === 'init') {
+      // Rule 3, §8.5.1 A, §6.10: tag 0, INIT alone.
+      if (packet.verificationTag === 0 && packet.chunks.length === 1) this.onInit(ctx, packet, first, d);
+      return;
+    }
+    if (first.kind === 'cookie-echo') {
+      this.onCookieEcho(ctx, packet, first.cookie, d);
+      return;
+    }
+    if (decisions.includes('ootb-shutdown-complete')) {
+      // Rule 4: SHUTDOWN COMPLETE, tag reflected, T bit set.
+      this.reply(d, packet, packet.verificationTag, [{ kind: 'shutdown-complete', tBit: true }]);
+      return;
+    }
+    if (decisions.includes('discard')) return; // rules 5 and 7
+    // Rule 6: an ERROR with Stale Cookie is dropped.
+    if (packet.chunks.some((c) => c.kind === 'error' && c.causes.some((x) => x.kind === 'stale-cookie'))) return;
+    // Rule 8: ABORT, tag reflected, T bit set.
+    this.reply(d, packet, packet.verificationTag, [{ kind: 'abort', tBit: true, causes: [] }]);
+  }
+
+  private reply(d: Datagram, packet: DecodedPacket, verificationTag: number, chunks: Chunk[]): void {
+    this.outbox.push({
+      source: d.destination,
+      destination: d.source,
+      bytes: encodePacket({ sourcePort: this.port, destinationPort: packet.sourcePort, verificationTag, chunks }),
+    });
+  }
+
+  /** §5.1 B: answer with INIT ACK and a State Cookie, keeping no state. */
+  private onInit(ctx: AssocContext, packet: DecodedPacket, init: InitChunk, d: Datagram): void {
+    const check = checkInitParams(init, d.source, this.localAddresses);
+    if (!check.ok) {
+      // §3.3.2 / §5.1.2: ABORT with the cause; its tag is the INIT's Initiate Tag.
+      this.reply(d, packet, init.initiateTag, [abortFor(check.cause)]);
+      return;
+    }
+    const ack = buildInitAck(
+      ctx,
+      init,
+      check.info,
+      { localTag: ctx.nonZeroTag(), localInitialTsn: this.rng.nextU32(), localTieTag: 0, peerTieTag: 0, outboundStreams: this.config.outboundStreams },
+      { localPort: this.port, peerPort: packet.sourcePort },
+      this.localAddresses,
+    );
+    this.reply(d, packet, init.initiateTag, [ack]);
+  }
+
+  /** §5.1.5: a COOKIE ECHO with no association: validate, then create it ESTABLISHED. */
+  private onCookieEcho(ctx: AssocContext, packet: DecodedPacket, cookie: Uint8Array, d: Datagram): void {
+    const opened = ctx.openCookie(cookie);
+    if (opened.kind !== 'valid') {
+      this.counters.cookiesBadMac++;
+      return;
+    }
+    const c = opened.contents;
+    if (c.localPort !== this.port || c.peerPort !== packet.sourcePort || c.localTag !== packet.verificationTag) return;
+    // The peer may answer from another of its addresses: find an association by the cookie's list.
+    for (const addr of c.peerAddresses) {
+      const id = this.byPeer.get(`${addr}|${packet.sourcePort}`);
+      const existing = id !== undefined ? this.assocs.get(id) : undefined;
+      if (existing) {
+        if (onCookieEchoInAssociation(ctx, existing, c, d.source)) assocHandlePacket(ctx, existing, { packet, source: d.source, destination: d.destination }, 1);
+        this.settle(ctx, existing);
+        return;
+      }
+    }
+    const staleness = cookieStaleness(c, ctx.now);
+    if (staleness > 0) {
+      // §5.1.5 step 3 / §3.3.10.3: ERROR with Stale Cookie and the measure of staleness.
+      this.counters.cookiesStale++;
+      this.reply(d, packet, c.peerTag, [{ kind: 'error', causes: [{ kind: 'stale-cookie', staleness }] }]);
+      return;
+    }
+    const peerAddresses = c.peerAddresses.includes(d.source) ? c.peerAddresses.slice() : [d.source, ...c.peerAddresses];
+    const tcb = createTcb(
+      {
+        localTag: c.localTag,
+        peerTag: c.peerTag,
+        localInitialTsn: c.localInitialTsn,
+        peerInitialTsn: c.peerInitialTsn,
+        peerARwnd: c.peerARwnd,
+        outboundStreams: c.outboundStreams,
+        inboundStreams: c.inboundStreams,
+        peerForwardTsn: c.peerForwardTsn,
+        peerAddresses,
+        // §5.4: the address the COOKIE ECHO came from is confirmed.
+        confirmed: [d.source],
+      },
+      this.config,
+      ctx.now,
+    );
+    const a: Association = {
+      id: this.nextId++,
+      localPort: this.port,
+      peerPort: packet.sourcePort,
+      localAddresses: c.localAddresses.slice(),
+      peerAddresses,
+      routes: new Map([[d.source, d.destination]]),
+      createdAt: ctx.now,
+      establishedAt: undefined,
+      fsm: { state: 'established', tcb },
+    };
+    this.assocs.set(a.id, a);
+    // §5.1 D: COOKIE ACK first in its packet; DATA bundled after the cookie is processed next.
+    tcb.control.push({ chunk: { kind: 'cookie-ack' }, destination: d.source });
+    enterEstablished(ctx, a, tcb, false);
+    assocHandlePacket(ctx, a, { packet, source: d.source, destination: d.destination }, 1);
+    this.settle(ctx, a);
+  }
+}
