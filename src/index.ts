@@ -4,3 +4,5 @@
  */
 export * as wire from './wire/index.js';
 export * as pcap from './pcap/index.js';
+export * as core from './core/index.js';
+export * as sim from './sim/index.js';

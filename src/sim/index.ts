@@ -10,3 +10,5 @@ export { formatTraceEntry } from './trace.js';
 export type { DropReason, FormatTraceOptions, TraceEntry, TraceFate } from './trace.js';
 export { EchoHost, ReliableSender, ScriptedHost, dataChunk, packetBytes } from './test-hosts.js';
 export type { Received, ReliableSenderOptions } from './test-hosts.js';
+export { EndpointHost, NearWrapRng, runTransferSimulation, simulationConfig } from './scenarios.js';
+export type { TransferOptions, TransferResult } from './scenarios.js';
