@@ -62,6 +62,12 @@ export interface ProtocolConfig {
   readonly cookieSecretGrace: number;
   /** How long one cookie secret signs new cookies before the endpoint rotates it (RFC 9260 §5.1.3 "the secret key SHOULD be changed reasonably frequently"). */
   readonly cookieSecretLifetime: number;
+  /**
+   * PR-SCTP (RFC 3758): advertise Forward-TSN-Supported in INIT / INIT ACK
+   * (§3.3.1) and use it when the peer does too. With false we never abandon a
+   * chunk that holds a TSN and treat a received FORWARD TSN as unsupported.
+   */
+  readonly prSctp: boolean;
 }
 
 export const defaultProtocolConfig: ProtocolConfig = {
@@ -90,6 +96,7 @@ export const defaultProtocolConfig: ProtocolConfig = {
   maxOutstandingChunks: 16384,
   cookieSecretGrace: 60_000,
   cookieSecretLifetime: 3_600_000,
+  prSctp: true,
 };
 
 export type ConfigResult = { readonly ok: true; readonly config: ProtocolConfig } | { readonly ok: false; readonly errors: readonly string[] };
@@ -125,6 +132,7 @@ const rules: Record<keyof ProtocolConfig, Rule | 'boolean'> = {
   maxOutstandingChunks: { min: 1, max: 65535, integer: true },
   cookieSecretGrace: { min: 0, max: 86_400_000, integer: false },
   cookieSecretLifetime: { min: 1, max: 86_400_000 * 30, integer: false },
+  prSctp: 'boolean',
 };
 
 /**

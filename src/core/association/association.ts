@@ -74,10 +74,15 @@ export function handlePacket(ctx: AssocContext, a: Association, rx: Received, st
       const peerTag = tcbOf(a.fsm)?.peerTag;
       const ok = special.tBit ? peerTag !== undefined && vtag === peerTag : vtag === localTag;
       if (!ok) return;
-      if (special.kind === 'abort') {
-        onAbortChunk(ctx, a, special);
+      if (special.tBit) {
+        // §8.5.1 B / C: a reflected tag vouches for the ABORT / SHUTDOWN COMPLETE
+        // only, never for the chunks bundled with it.
+        processChunks(ctx, a, { ...rx, packet: { ...packet, chunks: [special] } }, 0);
         return;
       }
+      // With our own tag the packet is read in order: an unrecognized chunk
+      // whose type says "stop" before the ABORT (§3.2: "discard ... all further
+      // chunks") means the ABORT is never read.
     } else if (vtag !== localTag) {
       // §8.5.1 E: SHUTDOWN ACK before the association is up is out of the blue.
       if ((a.fsm.state === 'cookie-wait' || a.fsm.state === 'cookie-echoed') && chunks.some((c) => c.kind === 'shutdown-ack')) {

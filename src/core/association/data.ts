@@ -4,6 +4,7 @@
  * fast retransmit), FORWARD TSN in (RFC 3758 §3.6), and the end-of-packet
  * SACK decision (§6.2, RFC 7053).
  */
+import { encodeChunk, encodedChunkLength } from '../../wire/chunk.js';
 import type { DataChunk, ForwardTsnChunk, SackChunk } from '../../wire/types.js';
 import { isCwndFullyUtilized, maybeExitFastRecovery, onBytesAcked, onFastRetransmit } from '../path/congestion.js';
 import { onPathSuccess } from '../path/fault.js';
@@ -82,6 +83,16 @@ export function onDataChunk(ctx: AssocContext, a: Association, tcb: Tcb, chunk: 
 
 /** RFC 3758 §3.6 FORWARD TSN receipt. */
 export function onForwardTsnChunk(ctx: AssocContext, a: Association, tcb: Tcb, chunk: ForwardTsnChunk, source: string): ChunkResult {
+  if (!ctx.config.prSctp) {
+    // We did not advertise Forward-TSN-Supported (RFC 3758 §3.3.1), so the
+    // chunk type is unknown to us: its upper bits are 11, "skip this chunk
+    // and continue processing, but report it in an ERROR chunk using the
+    // 'Unrecognized Chunk Type' cause" (RFC 9260 §3.2).
+    const bytes = new Uint8Array(encodedChunkLength(chunk));
+    encodeChunk(chunk, bytes, 0);
+    tcb.control.push({ chunk: { kind: 'error', causes: [{ kind: 'unrecognized-chunk-type', chunk: bytes }] }, destination: source });
+    return CONTINUE;
+  }
   tcb.sackDestination = source;
   if (tracker.onForwardTsn(tcb.tracker, chunk.newCumulativeTsn) === 'stale') return CONTINUE;
   const r = reassembly.onForwardTsn(tcb.reasm, chunk);
@@ -145,6 +156,18 @@ export function onSackChunk(ctx: AssocContext, a: Association, tcb: Tcb, sack: S
   }
   // §8.1: the association error counter is reset by an acknowledgement of new data.
   if (anyAcked || out.cumAckAdvanced) tcb.errorCount = 0;
+  // §6.1 A: "If the sender continues to receive SACKs from the peer while
+  // doing zero window probing, the unacknowledged window probes SHOULD NOT
+  // increment the error counter for the association or any destination
+  // transport address", since the receiver may keep its window closed
+  // indefinitely. A SACK closing the window with only the probe outstanding
+  // (as Linux checks) clears the counters its T3 expiries raised.
+  const probe = tcb.rq.chunks.length === 1 ? tcb.rq.chunks[0] : undefined;
+  if (sack.aRwnd === 0 && probe && probe.state !== 'acked') {
+    tcb.errorCount = 0;
+    const p = pathOf(tcb, probe.destination);
+    if (p) p.errorCount = 0;
+  }
   if (out.peerRwnd > 0) tcb.zeroWindowSince = undefined;
 
   // §7.2.4 steps 2-4: reduce cwnd once per Fast Recovery, send one packet of the lost chunks now.

@@ -125,7 +125,8 @@ function addressParams(localAddresses: readonly string[]): Param[] {
 }
 
 export function buildInit(config: ProtocolConfig, localAddresses: readonly string[], localTag: number, initialTsn: number, outboundStreams: number, preservative?: number): InitChunk {
-  const params: Param[] = [...addressParams(localAddresses), { kind: 'forward-tsn-supported' }];
+  // RFC 3758 §3.3.1: Forward-TSN-Supported only when PR-SCTP is enabled.
+  const params: Param[] = [...addressParams(localAddresses), ...(config.prSctp ? [{ kind: 'forward-tsn-supported' } as const] : [])];
   if (preservative !== undefined) params.push({ kind: 'cookie-preservative', lifeSpanIncrement: preservative });
   return {
     kind: 'init',
@@ -184,7 +185,7 @@ export function buildInitAck(
   const params: Param[] = [
     { kind: 'state-cookie', cookie: ctx.mintCookie(contents) },
     ...addressParams(localAddresses),
-    { kind: 'forward-tsn-supported' },
+    ...(config.prSctp ? [{ kind: 'forward-tsn-supported' } as const] : []),
     ...info.unrecognized.map((param): Param => ({ kind: 'unrecognized-parameter', param })),
   ];
   return {

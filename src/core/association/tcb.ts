@@ -41,7 +41,8 @@ export function createTcb(p: TcbParams, config: ProtocolConfig, now: Millis): Tc
     primary: p.confirmed[0] ?? p.peerAddresses[0] ?? '',
     lastDataDestination: undefined,
     rq: createRetransmissionQueue(p.localInitialTsn, p.peerARwnd, {
-      forwardTsnSupported: p.peerForwardTsn,
+      // RFC 3758 §3.3.1: PR-SCTP only when both sides advertised it.
+      forwardTsnSupported: p.peerForwardTsn && config.prSctp,
       maxOutstandingChunks: config.maxOutstandingChunks,
     }),
     sq: createSendQueue(p.outboundStreams, config),

@@ -129,7 +129,13 @@ export function flushTcb(ctx: AssocContext, a: Association, tcb: Tcb, opts: Flus
     if (tcb.sackNow && dest === sackDest) push(takeSack(ctx, tcb, limit - size));
     if (dest === dataDest) {
       const fwd = tcb.rq.forwardTsnPending ? takeForwardTsn(tcb.rq, limit - COMMON_HEADER) : undefined;
-      if (fwd) push(fwd);
+      if (fwd) {
+        push(fwd);
+        // RFC 3758 §3.5 C5: "If the T3-rtx timer is not running, start it"
+        // after sending a FORWARD TSN, so that a lost one is sent again at
+        // its expiry (A5) even when no DATA is outstanding.
+        if (!tcb.t3.has(dest)) tcb.t3.set(dest, ctx.now + (pathOf(tcb, dest)?.rto ?? ctx.config.rtoInitial));
+      }
       if (opts.data || hasChunksToRetransmit(tcb.rq)) {
         sendData(ctx, a, tcb, dest, packet, size, limit, opts.maxDataPackets ?? ctx.config.maxBurst);
         continue;

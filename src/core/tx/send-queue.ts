@@ -166,6 +166,14 @@ export interface SelectResult {
  */
 export function selectNextMessage(q: SendQueueState, now: Millis): SelectResult {
   const sendFailed: SendFailed[] = [];
+  // A message selected earlier but held back (cwnd, rwnd) before its first
+  // fragment still has no TSN: it expires like a queued one (RFC 3758 §4.1 TR3).
+  const held = q.current;
+  if (held && held.offset === 0 && isExpired(held.message, now)) {
+    q.bufferedAmount -= held.message.data.length;
+    sendFailed.push(unsentFailure(held.message));
+    q.current = undefined;
+  }
   // Bounded: each iteration removes one message from the queue.
   while (q.current === undefined) {
     const message = popRoundRobin(q);
