@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "hasctp_native",
-      "sources": ["src/addon.cc", "src/crc32c.cc", "src/crc32c_napi.cc"],
+      "sources": ["src/addon.cc", "src/crc32c.cc", "src/crc32c_napi.cc", "src/raw_socket.cc", "src/raw_socket_napi.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-O3", "-Wall", "-Wextra"],

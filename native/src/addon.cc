@@ -10,6 +10,7 @@ namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   hasctp::RegisterCrc32c(env, exports);
+  hasctp::RegisterRawSocket(env, exports);
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   return exports;
 }

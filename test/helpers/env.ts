@@ -30,3 +30,23 @@ export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const capturesDir = fileURLToPath(new URL('../../captures/', import.meta.url));
 /** The workplace's shared public captures, beside the repository (present in CI). */
 export const sharedCapturesDir = fileURLToPath(new URL('../../../shared/captures/', import.meta.url));
+
+/**
+ * True when running as root. Otherwise prints a loud warning and returns false,
+ * or throws in CI (where the root-only suites must run).
+ */
+export function requireRoot(why: string): boolean {
+  if (process.getuid?.() === 0) return true;
+  const msg = `not running as root: ${why} (run as root, e.g. sudo npm test)`;
+  if (inCi) throw new Error(`CI: ${msg}`);
+  process.stderr.write(`\n!!!! SKIPPING: ${msg} !!!!\n\n`);
+  return false;
+}
+
+/** As requireTool, for a reason other than a missing command (the same loud skip, or a CI failure). */
+export function requireCondition(ok: boolean, msg: string): boolean {
+  if (ok) return true;
+  if (inCi) throw new Error(`CI: ${msg}`);
+  process.stderr.write(`\n!!!! SKIPPING: ${msg} !!!!\n\n`);
+  return false;
+}
