@@ -67,6 +67,20 @@ export interface EndpointCounters {
   cookiesStale: number;
 }
 
+/**
+ * What the endpoint keeps beside each association to avoid walking all of
+ * them: its cached next deadline (valid until the association is touched by
+ * an input, which recomputes it) and the `byPeer` keys it holds.
+ */
+interface AssocIndex {
+  /** Position in `assocs` insertion order: due associations time out in that order. */
+  readonly rank: number;
+  /** `nextDeadline` when last computed; undefined also while its heap entry is being handled. */
+  deadline: Millis | undefined;
+  /** The `byPeer` keys set for it by the last `reindex`. */
+  peerKeys: string[];
+}
+
 function isNonUnicast(address: string): boolean {
   if (address.includes(':')) return address.toLowerCase().startsWith('ff');
   const first = Number(address.split('.')[0]);
@@ -92,6 +106,15 @@ export class Endpoint {
   private readonly events: EndpointEvent[] = [];
   /** Associations whose window opened when the application polled messages. */
   private readonly windowUpdates = new Set<number>();
+  private readonly index = new Map<number, AssocIndex>();
+  private nextRank = 0;
+  /**
+   * Binary min-heap of (deadline, association id), as two parallel arrays.
+   * Lazy invalidation: an entry counts only while it equals the association's
+   * cached deadline; stale ones are dropped when met, or by `compactHeap`.
+   */
+  private heapAt: Millis[] = [];
+  private heapId: number[] = [];
 
   /** @throws RangeError on an invalid configuration or no local address (local misuse, never peer input). */
   constructor(options: EndpointOptions) {
@@ -133,9 +156,21 @@ export class Endpoint {
 
   handleTimeout(now: Millis): void {
     const ctx = this.context(now);
-    for (const a of [...this.assocs.values()]) {
-      const d = nextDeadline(a, ctx);
-      if (d === undefined || d > now) continue;
+    // Only the associations whose deadline is due, in `assocs` order.
+    const due: { a: Association; rank: number }[] = [];
+    while (this.heapAt.length > 0 && this.heapAt[0]! <= now) {
+      const at = this.heapAt[0]!;
+      const id = this.heapId[0]!;
+      this.heapPop();
+      const x = this.index.get(id);
+      const a = this.assocs.get(id);
+      if (!x || !a || x.deadline !== at) continue;
+      // Taken out of the heap: the next `track` pushes it again whatever the deadline.
+      x.deadline = undefined;
+      due.push({ a, rank: x.rank });
+    }
+    if (due.length > 1) due.sort((p, q) => p.rank - q.rank);
+    for (const { a } of due) {
       onTimeout(ctx, a);
       this.settle(ctx, a);
     }
@@ -156,12 +191,7 @@ export class Endpoint {
   }
 
   pollTimeout(): Millis | undefined {
-    let min: Millis | undefined;
-    const ctx = { config: this.config };
-    for (const a of this.assocs.values()) {
-      const d = nextDeadline(a, ctx);
-      if (d !== undefined && (min === undefined || d < min)) min = d;
-    }
+    const min = this.earliestDeadline();
     if (this.windowUpdates.size > 0) return min === undefined ? 0 : Math.min(min, 0);
     return min;
   }
@@ -216,9 +246,10 @@ export class Endpoint {
         shutdownRequested: false,
       },
     };
-    this.assocs.set(a.id, a);
+    this.addAssoc(a);
     this.reindex(a);
     sendInit(ctx, a, init, remote[0]!);
+    this.track(a);
     return { ok: true, assocId: a.id };
   }
 
@@ -268,9 +299,10 @@ export class Endpoint {
   restore(snapshot: Association): boolean {
     if (this.assocs.has(snapshot.id) || snapshot.fsm.state === 'closed') return false;
     const a = structuredClone(snapshot);
-    this.assocs.set(a.id, a);
+    this.addAssoc(a);
     this.nextId = Math.max(this.nextId, a.id + 1);
     this.reindex(a);
+    this.track(a);
     return true;
   }
 
@@ -311,17 +343,109 @@ export class Endpoint {
     if (a.fsm.state === 'closed') {
       this.assocs.delete(a.id);
       this.windowUpdates.delete(a.id);
-      for (const [k, id] of this.byPeer) if (id === a.id) this.byPeer.delete(k);
+      const x = this.index.get(a.id);
+      if (x) for (const k of x.peerKeys) if (this.byPeer.get(k) === a.id) this.byPeer.delete(k);
+      this.index.delete(a.id);
       return;
     }
     this.reindex(a);
+    this.track(a);
   }
 
+  private addAssoc(a: Association): void {
+    this.assocs.set(a.id, a);
+    this.index.set(a.id, { rank: this.nextRank++, deadline: undefined, peerKeys: [] });
+  }
+
+  /** Points `byPeer` at `a` for its peer addresses; a no-op when they did not change. */
   private reindex(a: Association): void {
-    for (const [k, id] of this.byPeer) if (id === a.id) this.byPeer.delete(k);
+    const x = this.index.get(a.id);
+    if (!x) return;
     const tcb = tcbOf(a.fsm);
     const addrs = tcb ? tcb.paths.map((p) => p.address) : a.peerAddresses;
-    for (const addr of addrs) this.byPeer.set(`${addr}|${a.peerPort}`, a.id);
+    const keys = x.peerKeys;
+    let same = keys.length === addrs.length;
+    for (let i = 0; same && i < addrs.length; i++) same = keys[i] === `${addrs[i]}|${a.peerPort}` && this.byPeer.get(keys[i]!) === a.id;
+    if (same) return;
+    for (const k of keys) if (this.byPeer.get(k) === a.id) this.byPeer.delete(k);
+    x.peerKeys = addrs.map((addr) => `${addr}|${a.peerPort}`);
+    for (const k of x.peerKeys) this.byPeer.set(k, a.id);
+  }
+
+  /** Recomputes the cached deadline of `a` (after it was touched) and files it in the heap. */
+  private track(a: Association): void {
+    const x = this.index.get(a.id);
+    if (!x) return;
+    const d = nextDeadline(a, this);
+    if (d === x.deadline) return;
+    x.deadline = d;
+    if (d === undefined) return;
+    if (this.heapAt.length >= 2 * this.index.size + 2) this.compactHeap();
+    this.heapPush(d, a.id);
+  }
+
+  /** The earliest deadline of all associations (stale heap entries dropped on the way). */
+  private earliestDeadline(): Millis | undefined {
+    while (this.heapAt.length > 0) {
+      const at = this.heapAt[0]!;
+      if (this.index.get(this.heapId[0]!)?.deadline === at) return at;
+      this.heapPop();
+    }
+    return undefined;
+  }
+
+  /** Rebuilds the heap from the cached deadlines: one entry per association that has one. */
+  private compactHeap(): void {
+    const entries: [Millis, number][] = [];
+    for (const [id, x] of this.index) if (x.deadline !== undefined) entries.push([x.deadline, id]);
+    entries.sort((p, q) => p[0] - q[0]);
+    this.heapAt = entries.map((e) => e[0]);
+    this.heapId = entries.map((e) => e[1]);
+  }
+
+  private heapPush(at: Millis, id: number): void {
+    let i = this.heapAt.length;
+    if (i < 8) {
+      // Small heaps (most endpoints hold few associations) stay exactly sized: push would reserve 17 slots.
+      this.heapAt = this.heapAt.concat(at);
+      this.heapId = this.heapId.concat(id);
+    } else {
+      this.heapAt.push(at);
+      this.heapId.push(id);
+    }
+    const hAt = this.heapAt;
+    const hId = this.heapId;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (hAt[parent]! <= at) break;
+      hAt[i] = hAt[parent]!;
+      hId[i] = hId[parent]!;
+      i = parent;
+    }
+    hAt[i] = at;
+    hId[i] = id;
+  }
+
+  private heapPop(): void {
+    const hAt = this.heapAt;
+    const hId = this.heapId;
+    const lastAt = hAt.pop()!;
+    const lastId = hId.pop()!;
+    const n = hAt.length;
+    if (n === 0) return;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && hAt[r]! < hAt[l]! ? r : l;
+      if (hAt[c]! >= lastAt) break;
+      hAt[i] = hAt[c]!;
+      hId[i] = hId[c]!;
+      i = c;
+    }
+    hAt[i] = lastAt;
+    hId[i] = lastId;
   }
 
   private demux(packet: DecodedPacket, source: string): Association | undefined {
@@ -458,7 +582,7 @@ export class Endpoint {
       establishedAt: undefined,
       fsm: { state: 'established', tcb },
     };
-    this.assocs.set(a.id, a);
+    this.addAssoc(a);
     // §5.1 D: COOKIE ACK first in its packet; DATA bundled after the cookie is processed next.
     tcb.control.push({ chunk: { kind: 'cookie-ack' }, destination: d.source });
     enterEstablished(ctx, a, tcb, false);

@@ -5,7 +5,7 @@
 import type { Millis } from '../env.js';
 import { add32, diff32, gt16, lt32 } from '../../wire/serial.js';
 import type { ForwardTsnChunk } from '../../wire/types.js';
-import { chunkAt, leaveFlight, type RetransmissionQueueState } from './retransmission-queue.js';
+import { chunkAt, leaveFlight, setChunkState, toRetransmitStart, type RetransmissionQueueState } from './retransmission-queue.js';
 import { discardCurrentMessage, isExpired, type SendQueueState } from './send-queue.js';
 import type { OutstandingChunk, SendFailed, SendFailedReason } from './types.js';
 
@@ -42,7 +42,7 @@ export function abandonMessage(rq: RetransmissionQueueState, sq: SendQueueState,
     const f = rq.chunks[i];
     if (!f || f.state === 'abandoned') continue;
     leaveFlight(rq, f);
-    f.state = 'abandoned';
+    setChunkState(rq, f, 'abandoned');
     f.fastRetransmitPending = false;
     rq.counters.abandonedChunks++;
     parts.push(f.userData);
@@ -166,8 +166,9 @@ export function takeForwardTsn(rq: RetransmissionQueueState, maxChunkSize: numbe
  */
 export function abandonExpiredMarked(rq: RetransmissionQueueState, sq: SendQueueState, now: Millis): SendFailed[] {
   const failed: SendFailed[] = [];
-  if (!rq.forwardTsnSupported) return failed;
-  for (const c of rq.chunks) {
+  if (!rq.forwardTsnSupported || rq.toRetransmitCount === 0) return failed;
+  for (let i = toRetransmitStart(rq); i < rq.chunks.length; i++) {
+    const c = rq.chunks[i]!;
     if (c.state === 'to-retransmit' && isExpired(c, now)) failed.push(abandonMessage(rq, sq, c, 'lifetime-expired', now));
   }
   return failed;

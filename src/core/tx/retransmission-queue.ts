@@ -15,9 +15,9 @@
  * it so the path module can mirror it.
  */
 import type { Millis } from '../env.js';
-import { add32, diff32 } from '../../wire/serial.js';
+import { add32, diff32, lt32 } from '../../wire/serial.js';
 import type { DataChunk } from '../../wire/types.js';
-import type { Destination, OutstandingChunk, ProducedChunk } from './types.js';
+import type { ChunkState, Destination, OutstandingChunk, ProducedChunk } from './types.js';
 
 export interface TxCounters {
   /** Chunks retransmitted (SCTP-MIB sctpAssocRtxChunks), fast retransmissions included. */
@@ -55,6 +55,23 @@ export interface RetransmissionQueueState {
   forwardTsnPending: boolean;
   /** Bytes in flight per destination (chunks in state `in-flight`). */
   readonly flightSize: Map<Destination, number>;
+  /**
+   * Indexes over `chunks`, kept up to date by `setChunkState` (and the few
+   * places that add or remove chunks) so that the per-packet and per-SACK
+   * paths need not scan every outstanding chunk. `checkInvariants` checks them.
+   */
+  /** Chunks in state `to-retransmit`. */
+  toRetransmitCount: number;
+  /** While `toRetransmitCount > 0`: no chunk below this TSN is in state `to-retransmit`. */
+  toRetransmitFrom: number;
+  /** Chunks in state `acked` (gap-acked). */
+  gapAckedCount: number;
+  /**
+   * Chunks in state `in-flight` or `to-retransmit` per destination
+   * (`outstandingChunksTo`); no zero entries. Created with the first chunk
+   * (an idle association carries no Map).
+   */
+  outstandingCount: Map<Destination, number> | undefined;
   readonly counters: TxCounters;
 }
 
@@ -77,6 +94,10 @@ export function createRetransmissionQueue(initialTsn: number, peerARwnd: number,
     fastRecoveryExitPoint: undefined,
     forwardTsnPending: false,
     flightSize: new Map(),
+    toRetransmitCount: 0,
+    toRetransmitFrom: initialTsn >>> 0,
+    gapAckedCount: 0,
+    outstandingCount: undefined,
     counters: {
       retransmittedChunks: 0,
       fastRetransmittedChunks: 0,
@@ -111,7 +132,62 @@ export function canAssignTsn(rq: RetransmissionQueueState): boolean {
 
 /** Whether some chunk waits for retransmission (§6.1 C: they go before new data). */
 export function hasChunksToRetransmit(rq: RetransmissionQueueState): boolean {
-  return rq.chunks.some((c) => c.state === 'to-retransmit');
+  return rq.toRetransmitCount > 0;
+}
+
+/** Index in `chunks` from which chunks in state `to-retransmit` may be found (0 when unsure). */
+export function toRetransmitStart(rq: RetransmissionQueueState): number {
+  return Math.max(0, diff32(rq.cumulativeTsnAck, rq.toRetransmitFrom) - 1);
+}
+
+/** Counts `c` (in its current state) into the indexes. */
+export function trackChunk(rq: RetransmissionQueueState, c: OutstandingChunk): void {
+  switch (c.state) {
+    case 'to-retransmit':
+    case 'in-flight': {
+      if (c.state === 'to-retransmit') {
+        if (rq.toRetransmitCount === 0 || lt32(c.tsn, rq.toRetransmitFrom)) rq.toRetransmitFrom = c.tsn;
+        rq.toRetransmitCount++;
+      }
+      const m = (rq.outstandingCount ??= new Map());
+      m.set(c.destination, (m.get(c.destination) ?? 0) + 1);
+      break;
+    }
+    case 'acked':
+      rq.gapAckedCount++;
+      break;
+    case 'abandoned':
+      break;
+  }
+}
+
+/** Counts `c` (in its current state) out of the indexes: before it changes state or destination, or leaves `chunks`. */
+export function untrackChunk(rq: RetransmissionQueueState, c: OutstandingChunk): void {
+  switch (c.state) {
+    case 'to-retransmit':
+    case 'in-flight': {
+      if (c.state === 'to-retransmit') rq.toRetransmitCount--;
+      const m = rq.outstandingCount;
+      if (!m) break;
+      const left = (m.get(c.destination) ?? 0) - 1;
+      if (left > 0) m.set(c.destination, left);
+      else m.delete(c.destination);
+      break;
+    }
+    case 'acked':
+      rq.gapAckedCount--;
+      break;
+    case 'abandoned':
+      break;
+  }
+}
+
+/** Changes the state of a chunk held in `chunks`, keeping the indexes (not the flight sizes: see `leaveFlight`/`enterFlight`). */
+export function setChunkState(rq: RetransmissionQueueState, c: OutstandingChunk, state: ChunkState): void {
+  if (c.state === state) return;
+  untrackChunk(rq, c);
+  c.state = state;
+  trackChunk(rq, c);
 }
 
 /**
@@ -120,9 +196,7 @@ export function hasChunksToRetransmit(rq: RetransmissionQueueState): boolean {
  * some, its T3-rtx timer runs (§6.3.2 R2).
  */
 export function outstandingChunksTo(rq: RetransmissionQueueState, destination: Destination): number {
-  let n = 0;
-  for (const c of rq.chunks) if (c.destination === destination && (c.state === 'in-flight' || c.state === 'to-retransmit')) n++;
-  return n;
+  return rq.outstandingCount?.get(destination) ?? 0;
 }
 
 /**
@@ -131,7 +205,7 @@ export function outstandingChunksTo(rq: RetransmissionQueueState, destination: D
  * (RFC 3758 §3.5 C5).
  */
 export function needsRetransmissionTimer(rq: RetransmissionQueueState): boolean {
-  return rq.chunks.some((c) => c.state !== 'acked');
+  return rq.chunks.length > rq.gapAckedCount;
 }
 
 /** Highest TSN assigned so far. */
@@ -185,6 +259,7 @@ export function assignTsn(rq: RetransmissionQueueState, p: ProducedChunk, destin
     fastRetransmitPending: false,
   };
   rq.chunks.push(c);
+  trackChunk(rq, c);
   rq.nextTsn = add32(rq.nextTsn, 1);
   enterFlight(rq, c);
   rq.peerRwnd = Math.max(0, rq.peerRwnd - c.userData.length);
@@ -197,12 +272,14 @@ export function assignTsn(rq: RetransmissionQueueState, p: ProducedChunk, destin
  * indications restart (§7.2.4 counts misses of the latest transmission).
  */
 export function retransmit(rq: RetransmissionQueueState, c: OutstandingChunk, destination: Destination, now: Millis): void {
+  untrackChunk(rq, c);
   c.destination = destination;
   c.sentAt = now;
   c.retransmissions++;
   c.missIndications = 0;
   c.fastRetransmitPending = false;
   c.state = 'in-flight';
+  trackChunk(rq, c);
   enterFlight(rq, c);
   rq.peerRwnd = Math.max(0, rq.peerRwnd - c.userData.length);
   rq.counters.retransmittedChunks++;
@@ -231,11 +308,24 @@ export function toDataChunk(c: OutstandingChunk): DataChunk {
 export function checkInvariants(rq: RetransmissionQueueState): string[] {
   const errors: string[] = [];
   const flight = new Map<Destination, number>();
+  const outstanding = new Map<Destination, number>();
+  let toRetransmit = 0;
+  let gapAcked = 0;
   rq.chunks.forEach((c, i) => {
     const want = add32(rq.cumulativeTsnAck, i + 1);
     if (c.tsn !== want) errors.push(`chunks[${i}].tsn is ${c.tsn}, expected ${want}`);
     if (c.state === 'in-flight') flight.set(c.destination, (flight.get(c.destination) ?? 0) + c.userData.length);
+    if (c.state === 'in-flight' || c.state === 'to-retransmit') outstanding.set(c.destination, (outstanding.get(c.destination) ?? 0) + 1);
+    if (c.state === 'acked') gapAcked++;
+    if (c.state === 'to-retransmit') {
+      toRetransmit++;
+      if (lt32(c.tsn, rq.toRetransmitFrom)) errors.push(`chunk ${c.tsn} is marked below toRetransmitFrom ${rq.toRetransmitFrom}`);
+    }
   });
+  if (toRetransmit !== rq.toRetransmitCount) errors.push(`toRetransmitCount is ${rq.toRetransmitCount}, chunks say ${toRetransmit}`);
+  if (gapAcked !== rq.gapAckedCount) errors.push(`gapAckedCount is ${rq.gapAckedCount}, chunks say ${gapAcked}`);
+  if (outstanding.size !== (rq.outstandingCount?.size ?? 0)) errors.push('outstandingCount does not match the chunks');
+  for (const [d, v] of outstanding) if (rq.outstandingCount?.get(d) !== v) errors.push(`outstandingCount of ${d} is ${rq.outstandingCount?.get(d)}, chunks say ${v}`);
   if (add32(rq.cumulativeTsnAck, rq.chunks.length + 1) !== rq.nextTsn) errors.push('nextTsn does not follow the last chunk');
   for (const [d, v] of rq.flightSize) {
     if (v <= 0) errors.push(`flightSize of ${d} is ${v}`);

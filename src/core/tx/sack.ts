@@ -6,7 +6,7 @@ import type { Millis } from '../env.js';
 import { add32, diff32, gte32, lt32 } from '../../wire/serial.js';
 import type { SackChunk } from '../../wire/types.js';
 import { abandonMessage, abandonReason, advanceAckPoint } from './pr-sctp.js';
-import { enterFlight, leaveFlight, totalFlightSize, type RetransmissionQueueState } from './retransmission-queue.js';
+import { enterFlight, leaveFlight, setChunkState, totalFlightSize, untrackChunk, type RetransmissionQueueState } from './retransmission-queue.js';
 import type { SendQueueState } from './send-queue.js';
 import type { Destination, OutstandingChunk, SendFailed } from './types.js';
 
@@ -117,11 +117,17 @@ export function onSack(rq: RetransmissionQueueState, sq: SendQueueState, sack: S
     }
     return t;
   };
-  // §6.3.2 R3 needs the lowest outstanding TSN of each destination before the SACK.
-  for (const c of rq.chunks) {
+  // §6.3.2 R3 needs the lowest outstanding TSN of each destination before the
+  // SACK: the scan ends once every destination with outstanding chunks is seen.
+  let destinationsToFind = rq.outstandingCount?.size ?? 0;
+  for (let i = 0; destinationsToFind > 0 && i < rq.chunks.length; i++) {
+    const c = rq.chunks[i]!;
     if (c.state !== 'in-flight' && c.state !== 'to-retransmit') continue;
     const t = tally(c.destination);
-    if (t.earliestTsn === undefined) t.earliestTsn = c.tsn;
+    if (t.earliestTsn === undefined) {
+      t.earliestTsn = c.tsn;
+      destinationsToFind--;
+    }
   }
   for (const d of rq.flightSize.keys()) tally(d);
 
@@ -146,37 +152,47 @@ export function onSack(rq: RetransmissionQueueState, sq: SendQueueState, sack: S
     if (!c) break;
     if (c.state === 'in-flight' || c.state === 'to-retransmit') newlyAcked(c, false);
     if (c.ending && c.state !== 'abandoned') ackedMessageIds.push(c.messageId);
+    untrackChunk(rq, c);
   }
-  rq.chunks.splice(0, advance);
+  // A few chunks at a time (the common case) by shift, which V8 does without
+  // moving the rest of the queue; splice(0, n) copies it.
+  if (advance <= 64) for (let i = 0; i < advance; i++) rq.chunks.shift();
+  else rq.chunks.splice(0, advance);
   rq.cumulativeTsnAck = cum;
 
   // Gap Ack Blocks: offsets from the SACK's Cumulative TSN Ack (§3.3.4).
-  const inGap = new Uint8Array(rq.chunks.length);
+  const ranges = gapRanges(sack, rq.chunks.length);
   let highestReported: number | undefined;
-  for (const [start, end] of gapRanges(sack, rq.chunks.length)) {
+  let ackedInGaps = 0;
+  for (const [start, end] of ranges) {
     for (let off = start; off <= end; off++) {
       const c = rq.chunks[off - 1];
       if (!c) break;
-      inGap[off - 1] = 1;
       if (c.state === 'in-flight' || c.state === 'to-retransmit') {
         newlyAcked(c, true);
-        c.state = 'acked';
+        setChunkState(rq, c, 'acked');
       }
+      if (c.state === 'acked') ackedInGaps++;
     }
     highestReported = add32(cum, end);
   }
 
   // §6.2.1 D iii: a TSN gap-acked before and missing now was reneged: it is
-  // outstanding again and counts a miss indication (below).
+  // outstanding again and counts a miss indication (below). Only when some
+  // gap-acked chunk lies outside this SACK's blocks.
   const renegedTsns: number[] = [];
-  rq.chunks.forEach((c, i) => {
-    if (c.state !== 'acked' || inGap[i]) return;
-    c.state = 'in-flight';
-    c.missIndications = 0;
-    enterFlight(rq, c);
-    tally(c.destination).reneged = true;
-    renegedTsns.push(c.tsn);
-  });
+  if (rq.gapAckedCount > ackedInGaps) {
+    const inGap = new Uint8Array(rq.chunks.length);
+    for (const [start, end] of ranges) inGap.fill(1, start - 1, end);
+    rq.chunks.forEach((c, i) => {
+      if (c.state !== 'acked' || inGap[i]) return;
+      setChunkState(rq, c, 'in-flight');
+      c.missIndications = 0;
+      enterFlight(rq, c);
+      tally(c.destination).reneged = true;
+      renegedTsns.push(c.tsn);
+    });
+  }
 
   // §7.2.4 step 6 / §6.2.1 D iv: leave Fast Recovery first, so that new loss
   // reported by this SACK can enter it again (as dcsctp does).
@@ -189,7 +205,8 @@ export function onSack(rq: RetransmissionQueueState, sq: SendQueueState, sack: S
 
   // §7.2.4 HTNA: miss indications only for TSNs below the highest TSN newly
   // acknowledged; in Fast Recovery with the cum ack advancing, for every TSN
-  // reported missing (below the highest TSN in a Gap Ack Block).
+  // reported missing (below the highest TSN in a Gap Ack Block). A chunk still
+  // in flight is in no Gap Ack Block of this SACK (those are all acked now).
   const limit = wasInFastRecovery && advance > 0 ? highestReported : highestNewlyAcked;
   const fastRetransmitTsns: number[] = [];
   const lostDestinations: Destination[] = [];
@@ -197,7 +214,7 @@ export function onSack(rq: RetransmissionQueueState, sq: SendQueueState, sack: S
   if (limit !== undefined) {
     for (const c of rq.chunks) {
       if (!lt32(c.tsn, limit)) break;
-      if (c.state !== 'in-flight' || inGap[diff32(cum, c.tsn) - 1] || c.fastRetransmitted) continue;
+      if (c.state !== 'in-flight' || c.fastRetransmitted) continue;
       c.missIndications++;
       if (c.missIndications < FAST_RETRANSMIT_THRESHOLD) continue;
       // RFC 3758 §3.5 F5: the congestion reaction happens even if PR-SCTP abandons it.
@@ -209,7 +226,7 @@ export function onSack(rq: RetransmissionQueueState, sq: SendQueueState, sack: S
         continue;
       }
       leaveFlight(rq, c);
-      c.state = 'to-retransmit';
+      setChunkState(rq, c, 'to-retransmit');
       c.fastRetransmitted = true;
       // Step 3: only the retransmission that opens Fast Recovery ignores cwnd.
       c.fastRetransmitPending = !wasInFastRecovery;
@@ -232,10 +249,7 @@ export function onSack(rq: RetransmissionQueueState, sq: SendQueueState, sack: S
   rq.peerRwnd = Math.max(0, (sack.aRwnd >>> 0) - totalFlightSize(rq));
   rq.counters.duplicateTsnsReported += sack.duplicateTsns.length;
 
-  const outstanding = new Map<Destination, number>();
-  for (const c of rq.chunks) {
-    if (c.state === 'in-flight' || c.state === 'to-retransmit') outstanding.set(c.destination, (outstanding.get(c.destination) ?? 0) + 1);
-  }
+  const outstanding = rq.outstandingCount;
   const destinations: DestinationAck[] = [...tallies].map(([destination, t]) => ({
     destination,
     newlyAckedBytes: t.newlyCumAckedBytes + t.newlyGapAckedBytes,
@@ -243,7 +257,7 @@ export function onSack(rq: RetransmissionQueueState, sq: SendQueueState, sack: S
     newlyGapAckedBytes: t.newlyGapAckedBytes,
     flightSizeBefore: t.flightSizeBefore,
     flightSize: rq.flightSize.get(destination) ?? 0,
-    outstandingChunks: outstanding.get(destination) ?? 0,
+    outstandingChunks: outstanding?.get(destination) ?? 0,
     earliestOutstandingAcked: t.earliestAcked,
     reneged: t.reneged,
   }));

@@ -10,7 +10,7 @@
 import type { Millis } from '../env.js';
 import type { ProtocolConfig } from '../config.js';
 import { add16 } from '../../wire/serial.js';
-import type { ProducedChunk, QueuedMessage, SendFailed } from './types.js';
+import { dataChunkWireSize, type ProducedChunk, type QueuedMessage, type SendFailed } from './types.js';
 
 /** The message being fragmented. `ssn` is fixed when its first fragment is produced. */
 export interface CurrentMessage {
@@ -280,6 +280,58 @@ export function expireUnsent(q: SendQueueState, now: Millis): SendFailed[] {
   }
   failed.sort((a, b) => a.messageId - b.messageId);
   return failed;
+}
+
+/**
+ * Whether a packet of new data started now would be cut short by the window
+ * rather than filled (or would carry everything queued): a dry run of the
+ * chunk selection of `nextChunksToSend` over the queued messages, without
+ * changing the queue. `room` is the packet space in wire bytes, `budget` the
+ * cwnd budget (a chunk is admitted while it is above 0), `rwnd` the peer's
+ * window (a chunk must fit in it). Lifetimes are not evaluated. Bounded by
+ * `room` (each chunk takes at least 20 bytes) and a step limit; undecided
+ * counts as not cut short (undefined). Otherwise, the window that cuts it.
+ */
+export function windowCutsPacket(q: SendQueueState, room: number, maxFragmentPayload: number, budget: number, rwnd: number): 'cwnd' | 'rwnd' | undefined {
+  let chunks = 0;
+  // 'full' when the packet is full, the window that stops it, or undefined to go on.
+  const take = (remaining: number): 'full' | 'cwnd' | 'rwnd' | undefined => {
+    while (remaining > 0) {
+      let len = Math.min(remaining, maxFragmentPayload);
+      if (dataChunkWireSize(len) > room) {
+        if (chunks > 0) return 'full';
+        len = Math.min(len, (room - 16) & ~3);
+        if (len < 1) return 'full';
+      }
+      if (budget <= 0) return 'cwnd';
+      if (len > rwnd) return 'rwnd';
+      room -= dataChunkWireSize(len);
+      budget -= len;
+      rwnd -= len;
+      remaining -= len;
+      chunks++;
+    }
+    return undefined;
+  };
+  const cur = q.current;
+  if (cur) {
+    const r = take(cur.message.data.length - cur.offset);
+    if (r !== undefined) return r === 'full' ? undefined : r;
+  }
+  // Round-robin order: round i takes message i of every stream that has one.
+  let steps = 0;
+  for (let round = 0; ; round++) {
+    let any = false;
+    for (const streamId of q.rrOrder) {
+      if (++steps > 4096) return undefined;
+      const m = q.streams.get(streamId)?.[round];
+      if (!m) continue;
+      any = true;
+      const r = take(m.data.length);
+      if (r !== undefined) return r === 'full' ? undefined : r;
+    }
+    if (!any) return undefined;
+  }
 }
 
 /** Nothing waiting for a TSN. */

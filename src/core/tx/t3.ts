@@ -4,7 +4,7 @@
  */
 import type { Millis } from '../env.js';
 import { abandonMessage, abandonReason, advanceAckPoint } from './pr-sctp.js';
-import { flightSizeOf, leaveFlight, type RetransmissionQueueState } from './retransmission-queue.js';
+import { flightSizeOf, leaveFlight, setChunkState, type RetransmissionQueueState } from './retransmission-queue.js';
 import type { SendQueueState } from './send-queue.js';
 import type { Destination, SendFailed } from './types.js';
 
@@ -41,7 +41,7 @@ export function onT3RtxExpiry(rq: RetransmissionQueueState, sq: SendQueueState, 
       continue;
     }
     leaveFlight(rq, c);
-    c.state = 'to-retransmit';
+    setChunkState(rq, c, 'to-retransmit');
     c.missIndications = 0;
     c.fastRetransmitted = false;
     c.fastRetransmitPending = false;

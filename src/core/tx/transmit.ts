@@ -13,8 +13,8 @@
 import type { Millis } from '../env.js';
 import type { DataChunk } from '../../wire/types.js';
 import { abandonExpiredMarked, abandonMessage, abandonUnsentRemainder, advanceAckPoint } from './pr-sctp.js';
-import { assignTsn, canAssignTsn, retransmit, toDataChunk, totalFlightSize, type RetransmissionQueueState } from './retransmission-queue.js';
-import { isExpired, isSendQueueEmpty, produceChunk, selectNextMessage, type SendQueueState } from './send-queue.js';
+import { assignTsn, canAssignTsn, retransmit, toDataChunk, toRetransmitStart, totalFlightSize, type RetransmissionQueueState } from './retransmission-queue.js';
+import { isExpired, isSendQueueEmpty, produceChunk, selectNextMessage, windowCutsPacket, type SendQueueState } from './send-queue.js';
 import { dataChunkWireSize, type Destination, type SendFailed } from './types.js';
 
 export interface TransmitRequest {
@@ -94,18 +94,33 @@ export function nextChunksToSend(rq: RetransmissionQueueState, sq: SendQueueStat
 
   // §6.1 C: chunks marked for retransmission go first, lowest TSN first
   // (rwnd applies to them too, as in Linux and dcsctp).
+  // The scan starts at the lowest marked TSN and ends with the last marked chunk.
   let stoppedBy: TransmitStop | undefined;
-  for (const c of rq.chunks) {
+  for (let i = rq.toRetransmitCount > 0 ? toRetransmitStart(rq) : rq.chunks.length; i < rq.chunks.length && rq.toRetransmitCount > 0; i++) {
+    const c = rq.chunks[i]!;
     if (c.state !== 'to-retransmit') continue;
     const verdict = admit(c.userData.length);
     if (verdict !== 'ok') {
       stoppedBy = verdict;
+      rq.toRetransmitFrom = c.tsn;
       break;
     }
     retransmit(rq, c, destination, now);
     chunks.push(toDataChunk(c));
     retransmittedTsns.push(c.tsn);
     account(c.userData.length);
+  }
+
+  // Sender-side SWS avoidance for a packet of new data (RFC 1122 §4.2.3.4;
+  // usrsctp's sctp_sws_sender is similar): with at least four full fragments'
+  // worth in flight, SACKs are on their way, so a peer window that would cut
+  // this packet short is left to grow instead of sending a runt. Runts
+  // perpetuate themselves: the peer SACKs every second packet whatever its
+  // size, so each SACK reopens only what those two packets carried (a
+  // window-limited 100 B flow settled at 12 + 4 chunks per SACK). cwnd is not
+  // held this way: fewer packets would mean fewer SACKs and slower growth.
+  if (stoppedBy === undefined && chunks.length === 0 && rq.peerRwnd < room && totalFlightSize(rq) >= 4 * req.maxFragmentPayload) {
+    if (windowCutsPacket(sq, room, req.maxFragmentPayload, budget, rq.peerRwnd) === 'rwnd') stoppedBy = 'rwnd';
   }
 
   // New data only when nothing waits for retransmission (§6.1 C). Bounded:

@@ -47,6 +47,31 @@ describe('§6.1 A rwnd, zero window probe, SWS avoidance', () => {
     expect(tsns(pump(tx, 'A', 2100).chunks)).toEqual([1004]);
   });
 
+  it('holds a runt packet back while a window-limited flight is large (sender SWS avoidance)', () => {
+    // 100 B chunks take 116 bytes: 12 fill a 1452-byte packet.
+    const tx = setup({ aRwnd: 5700 });
+    for (let i = 0; i < 100; i++) send(tx, { size: 100 });
+    for (let p = 0; p < 4; p++) expect(pump(tx).chunks.length).toBe(12);
+    // 900 bytes of window left would make a 9-chunk packet: with 4800 bytes in flight, wait.
+    const r = pump(tx);
+    expect(r.chunks).toEqual([]);
+    expect(r.stoppedBy).toBe('rwnd');
+    // A SACK for two packets reopens a full packet and more.
+    onSack(tx.rq, tx.sq, sack(1023, [], 5700), 1);
+    expect(pump(tx, 'A', 1).chunks.length).toBe(12);
+    expect(pump(tx, 'A', 1).chunks.length).toBe(12);
+    expect(pump(tx, 'A', 1).chunks).toEqual([]);
+  });
+
+  it('sends a runt packet into the window when little is in flight', () => {
+    const tx = setup({ aRwnd: 2000 });
+    for (let i = 0; i < 30; i++) send(tx, { size: 100 });
+    expect(pump(tx).chunks.length).toBe(12);
+    const r = pump(tx);
+    expect(r.chunks.length).toBe(8);
+    expect(r.stoppedBy).toBe('rwnd');
+  });
+
   it('sends into a small window when the chunk fits', () => {
     const tx = setup({ aRwnd: 150 });
     send(tx, { size: 100 });
