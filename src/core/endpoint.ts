@@ -22,7 +22,7 @@ import { onCookieEchoInAssociation } from './association/collision.js';
 import { abortFor, buildInit, buildInitAck, checkInitParams, enterEstablished, sendInit } from './association/handshake.js';
 import { setPrimary as assocSetPrimary, type SetPrimaryResult } from './association/multihoming.js';
 import { userShutdown } from './association/shutdown.js';
-import { createTcb, localTagOf, tcbOf } from './association/tcb.js';
+import { createTcb, localTagOf, tcbOf, tcbParamsFromCookie } from './association/tcb.js';
 import { nextDeadline, onTimeout } from './association/timers.js';
 import type { Association, AssociationEvent } from './association/types.js';
 import { needsWindowUpdate } from './rx/window.js';
@@ -553,30 +553,14 @@ export class Endpoint {
       this.reply(d, packet, c.peerTag, [{ kind: 'error', causes: [{ kind: 'stale-cookie', staleness }] }]);
       return;
     }
-    const peerAddresses = c.peerAddresses.includes(d.source) ? c.peerAddresses.slice() : [d.source, ...c.peerAddresses];
-    const tcb = createTcb(
-      {
-        localTag: c.localTag,
-        peerTag: c.peerTag,
-        localInitialTsn: c.localInitialTsn,
-        peerInitialTsn: c.peerInitialTsn,
-        peerARwnd: c.peerARwnd,
-        outboundStreams: c.outboundStreams,
-        inboundStreams: c.inboundStreams,
-        peerForwardTsn: c.peerForwardTsn,
-        peerAddresses,
-        // §5.4: the address the COOKIE ECHO came from is confirmed.
-        confirmed: [d.source],
-      },
-      this.config,
-      ctx.now,
-    );
+    const params = tcbParamsFromCookie(c, d.source);
+    const tcb = createTcb(params, this.config, ctx.now);
     const a: Association = {
       id: this.nextId++,
       localPort: this.port,
       peerPort: packet.sourcePort,
       localAddresses: c.localAddresses.slice(),
-      peerAddresses,
+      peerAddresses: params.peerAddresses.slice(),
       routes: new Map([[d.source, d.destination]]),
       createdAt: ctx.now,
       establishedAt: undefined,

@@ -13,7 +13,7 @@ import { cookieStaleness, type CookieContents } from './cookie.js';
 import { failAllData } from './events.js';
 import { abortFor, buildInitAck, checkInitParams, drainPending, enterEstablished } from './handshake.js';
 import { emitPacket } from './transmit.js';
-import { createTcb, restartTcb, tcbOf } from './tcb.js';
+import { createTcb, restartTcb, tcbOf, tcbParamsFromCookie } from './tcb.js';
 import type { Association, Tcb } from './types.js';
 import { encodeParams, encodedParamsLength } from '../../wire/param.js';
 
@@ -122,18 +122,7 @@ export function onCookieEchoInAssociation(ctx: AssocContext, a: Association, c: 
       return false;
     }
   }
-  const params = {
-    localTag: c.localTag,
-    peerTag: c.peerTag,
-    localInitialTsn: c.localInitialTsn,
-    peerInitialTsn: c.peerInitialTsn,
-    peerARwnd: c.peerARwnd,
-    outboundStreams: c.outboundStreams,
-    inboundStreams: c.inboundStreams,
-    peerForwardTsn: c.peerForwardTsn,
-    peerAddresses: c.peerAddresses.includes(source) ? c.peerAddresses : [source, ...c.peerAddresses],
-    confirmed: [source],
-  };
+  const params = tcbParamsFromCookie(c, source);
   switch (kase) {
     case 'A': {
       const t = tcb!;

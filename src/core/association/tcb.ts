@@ -2,6 +2,7 @@
  * Building and resetting the TCB (RFC 9260 §14.2), and small accessors every
  * procedure uses.
  */
+import type { CookieContents } from './cookie.js';
 import type { ProtocolConfig } from '../config.js';
 import type { Millis } from '../env.js';
 import { createPathState, resetPathForRestart, type PathState } from '../path/state.js';
@@ -105,4 +106,24 @@ export function localTagOf(a: Association): number | undefined {
 
 export function pathOf(tcb: Tcb, address: string): PathState | undefined {
   return tcb.paths.find((p) => p.address === address);
+}
+
+/**
+ * TCB parameters from a valid cookie that arrived from `source`. The source of
+ * the COOKIE ECHO is a peer address (it may be new to the INIT's list) and is
+ * confirmed (RFC 9260 §5.4).
+ */
+export function tcbParamsFromCookie(c: CookieContents, source: string): TcbParams {
+  return {
+    localTag: c.localTag,
+    peerTag: c.peerTag,
+    localInitialTsn: c.localInitialTsn,
+    peerInitialTsn: c.peerInitialTsn,
+    peerARwnd: c.peerARwnd,
+    outboundStreams: c.outboundStreams,
+    inboundStreams: c.inboundStreams,
+    peerForwardTsn: c.peerForwardTsn,
+    peerAddresses: c.peerAddresses.includes(source) ? c.peerAddresses.slice() : [source, ...c.peerAddresses],
+    confirmed: [source],
+  };
 }
