@@ -81,6 +81,10 @@ interface AssocIndex {
   peerKeys: string[];
 }
 
+/** Out-of-the-blue replies sent at most in one burst, and per second after it. */
+const OOTB_REPLY_BURST = 50;
+const OOTB_REPLIES_PER_SECOND = 100;
+
 function isNonUnicast(address: string): boolean {
   if (address.includes(':')) return address.toLowerCase().startsWith('ff');
   const first = Number(address.split('.')[0]);
@@ -113,6 +117,14 @@ export class Endpoint {
    * Lazy invalidation: an entry counts only while it equals the association's
    * cached deadline; stale ones are dropped when met, or by `compactHeap`.
    */
+  /**
+   * §8.4 replies (ABORT, SHUTDOWN COMPLETE) to out-of-the-blue packets: a
+   * token bucket so a flood of forged packets cannot turn the endpoint into
+   * a reflector (RFC 9260 §8.4 answers each such packet; the budget keeps
+   * that bounded, as BSD's badport_bandlim does for its SCTP stack).
+   */
+  private ootbTokens = OOTB_REPLY_BURST;
+  private ootbRefilledAt: Millis | undefined;
   private heapAt: Millis[] = [];
   private heapId: number[] = [];
 
@@ -490,14 +502,25 @@ export class Endpoint {
     }
     if (decisions.includes('ootb-shutdown-complete')) {
       // Rule 4: SHUTDOWN COMPLETE, tag reflected, T bit set.
-      this.reply(d, packet, packet.verificationTag, [{ kind: 'shutdown-complete', tBit: true }]);
+      if (this.takeOotbReplyToken(ctx.now)) this.reply(d, packet, packet.verificationTag, [{ kind: 'shutdown-complete', tBit: true }]);
       return;
     }
     if (decisions.includes('discard')) return; // rules 5 and 7
     // Rule 6: an ERROR with Stale Cookie is dropped.
     if (packet.chunks.some((c) => c.kind === 'error' && c.causes.some((x) => x.kind === 'stale-cookie'))) return;
     // Rule 8: ABORT, tag reflected, T bit set.
-    this.reply(d, packet, packet.verificationTag, [{ kind: 'abort', tBit: true, causes: [] }]);
+    if (this.takeOotbReplyToken(ctx.now)) this.reply(d, packet, packet.verificationTag, [{ kind: 'abort', tBit: true, causes: [] }]);
+  }
+
+  /** One token of the OOTB reply budget, refilled with time; false when the budget is spent. */
+  private takeOotbReplyToken(now: Millis): boolean {
+    if (this.ootbRefilledAt !== undefined && now > this.ootbRefilledAt) {
+      this.ootbTokens = Math.min(OOTB_REPLY_BURST, this.ootbTokens + ((now - this.ootbRefilledAt) * OOTB_REPLIES_PER_SECOND) / 1000);
+    }
+    this.ootbRefilledAt = Math.max(now, this.ootbRefilledAt ?? now);
+    if (this.ootbTokens < 1) return false;
+    this.ootbTokens -= 1;
+    return true;
   }
 
   private reply(d: Datagram, packet: DecodedPacket, verificationTag: number, chunks: Chunk[]): void {

@@ -62,6 +62,10 @@ export function handlePacket(ctx: AssocContext, a: Association, rx: Received, st
       if (chunks.length === 1 && vtag === 0) onInitInAssociation(ctx, a, first, source);
       return;
     }
+    // §6.10: "INIT ACK, and SHUTDOWN COMPLETE chunks MUST NOT be bundled with
+    // any other chunk": such a packet is malformed and dropped whole (as
+    // FreeBSD does; Linux ABORTs), so no chunk bundled with it is acted on.
+    if (chunks.length > 1 && chunks.some((c) => c.kind === 'init-ack' || c.kind === 'shutdown-complete')) return;
     // §8.5.1 D: COOKIE ECHO (first in its packet) is checked against the tag in the cookie.
     if (first.kind === 'cookie-echo') {
       if (!onCookieEcho(ctx, a, first.cookie, vtag, packet.sourcePort, source)) return;

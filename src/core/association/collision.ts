@@ -132,6 +132,11 @@ export function onCookieEchoInAssociation(ctx: AssocContext, a: Association, c: 
         return false;
       }
       // Peer restart: everything unacknowledged is lost with the peer's old state.
+      // §5.2.4 A: the restart is treated "as if it received an ABORT followed
+      // by a new COOKIE ECHO", except that "Any SCTP DATA chunks MAY be
+      // retained (this is an implementation-specific option)". We do not
+      // retain them (as Linux purges its out queue): queued and unacknowledged
+      // messages alike are reported send-failed, then the restart event.
       failAllData(ctx, a.id, t);
       const fresh = restartTcb(t, params, ctx.config, ctx.now);
       a.peerAddresses = fresh.paths.map((p) => p.address);

@@ -31,6 +31,9 @@ export interface InitInfo {
   readonly unrecognized: Uint8Array[];
 }
 
+/** RFC 9260 §6: the least initial a_rwnd an INIT or INIT ACK may carry. */
+export const MIN_INITIAL_RWND = 1500;
+
 export type InitCheck = { readonly ok: true; readonly info: InitInfo } | { readonly ok: false; readonly cause: ErrorCause };
 
 function paramBytes(p: Param): Uint8Array {
@@ -51,6 +54,12 @@ export function checkInitParams(chunk: InitChunk | InitAckChunk, source: string,
   if (chunk.initiateTag === 0 || chunk.outboundStreams === 0 || chunk.inboundStreams === 0) {
     return { ok: false, cause: { kind: 'invalid-mandatory-parameter' } };
   }
+  // §6: "An SCTP receiver MUST be able to receive a minimum of 1500 bytes in
+  // one SCTP packet. This means that an SCTP endpoint MUST NOT indicate less
+  // than 1500 bytes in its initial a_rwnd sent in the INIT or INIT ACK." A
+  // smaller a_rwnd is an invalid mandatory parameter (as FreeBSD / usrsctp
+  // refuse it, and the ETSI / networktest conformance cases expect).
+  if (chunk.aRwnd < MIN_INITIAL_RWND) return { ok: false, cause: { kind: 'invalid-mandatory-parameter' } };
   const v4 = localAddresses.some((a) => !a.includes(':'));
   const v6 = localAddresses.some((a) => a.includes(':'));
   const addresses: string[] = [source];
@@ -239,8 +248,12 @@ export function abortFor(cause: ErrorCause): Chunk {
 export function onInitAck(ctx: AssocContext, a: Association, s: Extract<AssociationState, { state: 'cookie-wait' }>, ack: InitAckChunk, source: string): void {
   const check = checkInitParams(ack, source, a.localAddresses);
   if (!check.ok) {
-    // §5.1.2 / §3.3.3: ABORT and report the failure to the ULP.
+    // §5.1.2 / §3.3.3: ABORT and report the failure to the ULP. With an
+    // Initiate Tag of 0 ("the receiver MAY send an ABORT for debugging
+    // purpose", §3.3.3) there is no peer tag: the packet's own tag (ours) is
+    // reflected with the T bit set (§3.3.7).
     if (ack.initiateTag !== 0) emitPacket(ctx, a, source, ack.initiateTag, [abortFor(check.cause)]);
+    else emitPacket(ctx, a, source, s.init.initiateTag, [{ kind: 'abort', tBit: true, causes: [check.cause] }]);
     ctx.event(a.id, { type: 'cannot-start', reason: 'invalid-init-ack', causes: [check.cause] });
     a.fsm = { state: 'closed' };
     return;
