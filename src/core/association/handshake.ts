@@ -48,9 +48,12 @@ function paramBytes(p: Param): Uint8Array {
  * collects what the association needs from its parameters.
  */
 export function checkInitParams(chunk: InitChunk | InitAckChunk, source: string, localAddresses: readonly string[]): InitCheck {
-  // §3.3.2: "If the value of the Initiate Tag in a received INIT chunk is
-  // found to be 0, the receiver MUST treat it as an error and close the
-  // association by transmitting an ABORT"; OS and MIS MUST NOT be 0.
+  // Initiate Tag 0: RFC 4960 §3.3.2 said "treat it as an error and close the
+  // association by transmitting an ABORT"; RFC 9260 §3.3.2 now says "MUST
+  // silently discard the packet". We answer ABORT (Invalid Mandatory
+  // Parameter) as RFC 4960, ETSI TS 102 369 and Linux do and as the project
+  // issue asks; switching to a silent discard is one line here. For an INIT
+  // ACK, RFC 9260 §3.3.3 lets the receiver send an ABORT. OS and MIS MUST NOT be 0.
   if (chunk.initiateTag === 0 || chunk.outboundStreams === 0 || chunk.inboundStreams === 0) {
     return { ok: false, cause: { kind: 'invalid-mandatory-parameter' } };
   }
