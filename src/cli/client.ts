@@ -1,48 +1,127 @@
 /**
- * `hasctp client`: connects, sends --count messages of --size bytes, waits
- * for the echoes when asked (--echo), shuts down and prints one summary line.
- * Exit 0 on success, 1 on failure.
+ * `hasctp client`: connects, sends messages round robin over --streams until
+ * --count or --duration, with --verify checks the echoes (each message starts
+ * with a sequence number and a CRC32c), shuts down and prints one summary
+ * (a line, or a JSON object with --json). Exit 0 on success, 1 on failure.
  */
+import { createSocket } from 'node:dgram';
 import type { Writable } from 'node:stream';
-import { pino } from 'pino';
+import type { Logger } from 'pino';
 import { connect } from '../api/connect.js';
 import type { Association, Message } from '../api/association.js';
+import { crc32c, crc32cUpdate } from '../wire/crc32c.js';
+import { addressFamily } from '../wire/address.js';
+import { cliLogger } from './log.js';
+
+/** Sequence number (4 bytes) and CRC32c of the rest of the message (4 bytes). */
+export const HEADER_SIZE = 8;
 
 export interface ClientCommandOptions {
   readonly remoteAddresses: readonly string[];
   readonly port: number;
-  readonly localAddresses: readonly string[];
+  /** Default: the source address the kernel picks for the first remote address. */
+  readonly localAddresses?: readonly string[];
   readonly udpEncap: boolean;
   readonly udpPort?: number;
   readonly remoteUdpPort?: number;
+  /** Messages to send (Infinity: until `duration`). */
   readonly count: number;
+  /** Seconds of sending. */
+  readonly duration?: number;
   readonly size: number;
-  readonly echo: boolean;
+  readonly streams?: number;
+  readonly unordered?: boolean;
+  readonly verify: boolean;
+  readonly json?: boolean;
   /** Overall bound in ms. */
   readonly timeout: number;
+  readonly logger?: Logger;
   readonly out: Writable;
   readonly err: Writable;
 }
 
-function payload(i: number, size: number): Uint8Array {
+export interface ClientSummary {
+  ok: boolean;
+  error?: string;
+  sent: { messages: number; bytes: number };
+  received: { messages: number; bytes: number };
+  seconds: number;
+  msgsPerSec: number;
+  mbitPerSec: number;
+  streams: number;
+  unordered: boolean;
+  verify?: { lost: number; duplicated: number; reordered: number; corrupted: number };
+}
+
+/** Message `seq`: header, then bytes derived from seq; CRC32c over the seq field and the body. */
+export function makeMessage(seq: number, size: number): Uint8Array {
   const b = new Uint8Array(size);
-  for (let k = 0; k < size; k++) b[k] = (i * 31 + k) & 0xff;
-  if (size >= 4) new DataView(b.buffer).setUint32(0, i);
+  let x = (seq * 2654435761 + 1) >>> 0;
+  for (let k = Math.min(size, HEADER_SIZE); k < size; k++) {
+    x = (x ^ (x << 13)) >>> 0;
+    x = (x ^ (x >>> 17)) >>> 0;
+    x = (x ^ (x << 5)) >>> 0;
+    b[k] = x & 0xff;
+  }
+  if (size >= HEADER_SIZE) {
+    const v = new DataView(b.buffer);
+    v.setUint32(0, seq);
+    v.setUint32(4, crc32cUpdate(crc32c(b, 0, 4), b, HEADER_SIZE, size) >>> 0);
+  }
   return b;
 }
 
+/** The sequence number of an intact message, or undefined. */
+export function checkMessage(data: Uint8Array): number | undefined {
+  if (data.length < HEADER_SIZE) return undefined;
+  const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const crc = crc32cUpdate(crc32c(data, 0, 4), data, HEADER_SIZE, data.length) >>> 0;
+  return crc === v.getUint32(4) ? v.getUint32(0) : undefined;
+}
+
+/** The address the kernel would send from towards `remote` (a connected UDP socket; nothing is sent). */
+async function sourceAddressFor(remote: string): Promise<string> {
+  const s = createSocket(addressFamily(remote) === 6 ? 'udp6' : 'udp4');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.connect(9, remote, () => resolve());
+    });
+    return s.address().address;
+  } finally {
+    s.close();
+  }
+}
+
+function waitDrainOrClose(a: Association, until: Promise<void>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      a.off('drain', done);
+      a.off('close', done);
+      resolve();
+    };
+    a.on('drain', done);
+    a.on('close', done);
+    void until.then(done);
+  });
+}
+
 export async function clientCommand(o: ClientCommandOptions): Promise<number> {
-  const logger = pino({ level: 'warn' }, pino.destination({ dest: 2, sync: true }));
+  const logger = o.logger ?? cliLogger('warn');
+  const streams = o.streams ?? 1;
+  const unordered = o.unordered === true;
   const started = performance.now();
   let a: Association;
   try {
+    const localAddresses = o.localAddresses ?? [await sourceAddressFor(o.remoteAddresses[0]!)];
     a = await connect({
       remoteAddresses: o.remoteAddresses,
       port: o.port,
-      localAddresses: o.localAddresses,
+      localAddresses,
       transport: o.udpEncap ? 'udp' : 'raw',
       udpPort: o.udpPort ?? 0,
       ...(o.remoteUdpPort !== undefined && { remoteUdpPort: o.remoteUdpPort }),
+      outboundStreams: Math.max(streams, 10),
       timeout: Math.min(o.timeout, 10_000),
       logger,
     });
@@ -50,44 +129,82 @@ export async function clientCommand(o: ClientCommandOptions): Promise<number> {
     o.err.write(`hasctp client: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   }
-  let received = 0;
-  let mismatches = 0;
   let failure: string | undefined;
-  let finished: () => void = () => undefined;
-  const allEchoed = new Promise<void>((resolve) => (finished = resolve));
+  if (a.outboundStreams < streams) failure = `the peer allows ${a.outboundStreams} streams, ${streams} asked for`;
+
+  let sent = 0;
+  let sentBytes = 0;
+  let received = 0;
+  let receivedBytes = 0;
+  let unique = 0;
+  let duplicated = 0;
+  let reordered = 0;
+  let corrupted = 0;
+  let seen = new Uint8Array(1024);
+  const lastOnStream = new Map<number, number>();
+  let sendingDone = false;
+  let wake: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => (wake = resolve));
+  const maybeDone = (): void => {
+    if (failure !== undefined || (sendingDone && (!o.verify || unique + corrupted >= sent))) wake();
+  };
   a.on('message', (m: Message) => {
-    const want = payload(received, o.size);
-    if (!Buffer.from(want).equals(m.data)) mismatches++;
     received++;
-    if (received >= o.count) finished();
+    receivedBytes += m.data.length;
+    if (!o.verify) return;
+    const seq = checkMessage(m.data);
+    if (seq === undefined || seq >= sent || m.data.length !== o.size) corrupted++;
+    else {
+      if (seq >= seen.length) {
+        const bigger = new Uint8Array(Math.max(seen.length * 2, seq + 1));
+        bigger.set(seen);
+        seen = bigger;
+      }
+      if (seen[seq] === 1) duplicated++;
+      else {
+        seen[seq] = 1;
+        unique++;
+      }
+      if (!unordered) {
+        const stream = seq % streams;
+        const last = lastOnStream.get(stream);
+        if (last !== undefined && seq < last) reordered++;
+        else lastOnStream.set(stream, seq);
+      }
+    }
+    maybeDone();
   });
   a.on('down', (reason: string) => {
     failure ??= `association down: ${reason}`;
-    finished();
+    wake();
   });
   a.on('send-failed', () => (failure ??= 'a message could not be delivered'));
   const deadline = setTimeout(() => {
-    failure ??= `timed out after ${o.timeout} ms (${received}/${o.count} echoes)`;
-    finished();
+    failure ??= `timed out after ${o.timeout} ms`;
+    wake();
   }, o.timeout);
+  const t0 = performance.now();
+  const stopAt = o.duration !== undefined ? t0 + o.duration * 1000 : Infinity;
+  let durationTimer: NodeJS.Timeout | undefined;
+  const durationOver = o.duration === undefined ? new Promise<void>(() => undefined) : new Promise<void>((r) => (durationTimer = setTimeout(r, o.duration! * 1000)));
+  const stopWaiting = Promise.race([finished, durationOver]);
   try {
-    for (let i = 0; i < o.count && failure === undefined && !a.closed; i++) {
-      if (!a.send(payload(i, o.size), { stream: 0, ppid: 0 })) {
-        await new Promise<void>((resolve) => {
-          const done = (): void => {
-            a.off('drain', done);
-            a.off('close', done);
-            resolve();
-          };
-          a.on('drain', done);
-          a.on('close', done);
-        });
-      }
+    while (sent < o.count && performance.now() < stopAt && failure === undefined && !a.closed) {
+      const msg = makeMessage(sent, o.size);
+      const ok = a.send(msg, { stream: sent % streams, ppid: 0, unordered });
+      sent++;
+      sentBytes += msg.length;
+      if (!ok) await waitDrainOrClose(a, stopWaiting);
+      else if ((sent & 255) === 0) await new Promise((r) => setImmediate(r));
     }
-    if (o.echo && o.count > 0) await allEchoed;
   } catch (e) {
     failure ??= e instanceof Error ? e.message : String(e);
   }
+  if (durationTimer !== undefined) clearTimeout(durationTimer);
+  sendingDone = true;
+  maybeDone();
+  await finished;
+  const elapsed = (performance.now() - t0) / 1000;
   clearTimeout(deadline);
   if (!a.closed) {
     if (failure === undefined) {
@@ -97,13 +214,29 @@ export async function clientCommand(o: ClientCommandOptions): Promise<number> {
       clearTimeout(t);
     } else await a.abort(failure);
   }
-  if (failure === undefined && o.echo && mismatches > 0) failure = `${mismatches} echoes differ from what was sent`;
-  const secs = ((performance.now() - started) / 1000).toFixed(3);
-  const echoed = o.echo ? `, ${received} echoes received` : '';
-  if (failure !== undefined) {
-    o.out.write(`hasctp client: FAILED: ${failure}; ${o.count} messages of ${o.size} bytes${echoed}, ${secs} s\n`);
-    return 1;
+  const lost = sent - unique;
+  if (failure === undefined && o.verify && lost + duplicated + reordered + corrupted > 0) failure = 'verification failed';
+  const summary: ClientSummary = {
+    ok: failure === undefined,
+    ...(failure !== undefined && { error: failure }),
+    sent: { messages: sent, bytes: sentBytes },
+    received: { messages: received, bytes: receivedBytes },
+    seconds: Number(elapsed.toFixed(3)),
+    msgsPerSec: elapsed > 0 ? Math.round(sent / elapsed) : 0,
+    mbitPerSec: elapsed > 0 ? Number(((sentBytes * 8) / elapsed / 1e6).toFixed(3)) : 0,
+    streams,
+    unordered,
+    ...(o.verify && { verify: { lost, duplicated, reordered, corrupted } }),
+  };
+  logger.debug({ totalSeconds: (performance.now() - started) / 1000 }, 'client done');
+  if (o.json === true) o.out.write(`${JSON.stringify(summary)}\n`);
+  else {
+    const v = summary.verify;
+    o.out.write(
+      `hasctp client: ${failure === undefined ? 'ok' : `FAILED: ${failure}`}: sent ${sent} msgs ${sentBytes} bytes, received ${received} msgs ${receivedBytes} bytes` +
+        ` in ${elapsed.toFixed(3)} s, ${summary.msgsPerSec} msgs/s, ${summary.mbitPerSec.toFixed(2)} Mbit/s` +
+        `${v !== undefined ? `; lost ${v.lost}, duplicated ${v.duplicated}, reordered ${v.reordered}, corrupted ${v.corrupted}` : ''}\n`,
+    );
   }
-  o.out.write(`hasctp client: ok: ${o.count} messages of ${o.size} bytes sent${echoed} in order, ${secs} s\n`);
-  return 0;
+  return failure === undefined ? 0 : 1;
 }

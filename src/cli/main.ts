@@ -2,10 +2,11 @@
  * The `hasctp` command. It formats and queries; it owns no protocol logic.
  * Bad arguments give one line on stderr and a non-zero exit.
  */
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { decodeCommand } from './decode.js';
 import { serverCommand } from './server.js';
-import { clientCommand } from './client.js';
+import { clientCommand, HEADER_SIZE } from './client.js';
+import { cliLogger, LOG_LEVELS, type LogLevel } from './log.js';
 import { canonicalAddress } from '../wire/address.js';
 
 export class UsageError extends Error {}
@@ -16,47 +17,68 @@ function port(value: string): number {
   return n;
 }
 
-function sctpPort(value: string): number {
+function portIn(value: string, what: string, min = 1): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > 65535) throw new InvalidArgumentError(`not a port: ${value}`);
+  if (!/^\d+$/.test(value) || n < min || n > 65535) throw new InvalidArgumentError(`not a ${what}: ${JSON.stringify(value)}`);
   return n;
 }
 
-function count(value: string): number {
+function positiveInt(what: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < 1 || n > 1e9) throw new InvalidArgumentError(`${what} must be an integer from 1 to 1e9, got ${JSON.stringify(value)}`);
+    return n;
+  };
+}
+
+function seconds(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n > 1e9) throw new InvalidArgumentError(`not a count: ${value}`);
+  if (!/^\d+(\.\d+)?$/.test(value) || !(n > 0) || n > 1e6) throw new InvalidArgumentError(`not a duration in seconds: ${JSON.stringify(value)}`);
   return n;
 }
 
-function addresses(value: string): string[] {
-  const list = value.split(',').filter((s) => s !== '');
-  if (list.length === 0) throw new InvalidArgumentError(`no address in ${JSON.stringify(value)}`);
-  return list.map((a) => {
+/** `a,b,[v6],...` (IPv6 in brackets; bare IPv6 also accepted where no port follows) to canonical addresses. */
+export function parseAddressList(value: string, bareV6 = true): string[] {
+  const items = value.split(',');
+  if (items.some((s) => s.trim() === '')) throw new InvalidArgumentError(`empty address in ${JSON.stringify(value)}`);
+  return items.map((raw) => {
+    let a = raw.trim();
+    if (a.startsWith('[') || a.endsWith(']')) {
+      if (!a.startsWith('[') || !a.endsWith(']')) throw new InvalidArgumentError(`unbalanced brackets in ${JSON.stringify(raw)}`);
+      a = a.slice(1, -1);
+      if (!a.includes(':')) throw new InvalidArgumentError(`brackets are for IPv6 addresses: ${JSON.stringify(raw)}`);
+    } else if (a.includes(':') && !bareV6) throw new InvalidArgumentError(`IPv6 address needs brackets: [${a}]`);
     const c = canonicalAddress(a);
-    if (c === undefined) throw new InvalidArgumentError(`not an IP address: ${a}`);
+    if (c === undefined) throw new InvalidArgumentError(`not an IP address: ${JSON.stringify(raw)}`);
     return c;
   });
 }
 
-interface NetOpts {
-  udpEncap?: boolean;
-  udpPort?: number;
-  remoteUdpPort?: number;
+export interface Endpoint {
+  readonly addresses: string[];
+  readonly port: number;
 }
 
-function udpOpts(opts: NetOpts): { udpEncap: boolean; udpPort?: number; remoteUdpPort?: number } {
-  if (opts.udpEncap !== true && (opts.udpPort !== undefined || opts.remoteUdpPort !== undefined)) {
-    throw new UsageError('--udp-port and --remote-udp-port need --udp-encap');
-  }
-  return {
-    udpEncap: opts.udpEncap === true,
-    ...(opts.udpPort !== undefined && { udpPort: opts.udpPort }),
-    ...(opts.remoteUdpPort !== undefined && { remoteUdpPort: opts.remoteUdpPort }),
-  };
+/** `ADDR[,ADDR...]:PORT`, IPv6 in brackets: `[fd00::1],[fd00::2]:5000`. */
+export function parseEndpoint(value: string): Endpoint {
+  const m = /^(.*):([^:\]]*)$/.exec(value);
+  if (m === null || m[1] === '') throw new InvalidArgumentError(`expected ADDR[,ADDR...]:PORT (IPv6 in brackets), got ${JSON.stringify(value)}`);
+  return { addresses: parseAddressList(m[1]!, false), port: portIn(m[2]!, 'port') };
+}
+
+/** `LOCALPORT:REMOTEPORT` (LOCALPORT 0: ephemeral). */
+function udpPair(value: string): { local: number; remote: number } {
+  const m = /^([^:]*):([^:]*)$/.exec(value);
+  if (m === null) throw new InvalidArgumentError(`expected LOCALPORT:REMOTEPORT, got ${JSON.stringify(value)}`);
+  return { local: portIn(m[1]!, 'local UDP port', 0), remote: portIn(m[2]!, 'remote UDP port') };
 }
 
 function collectPorts(value: string, previous: number[] | undefined): number[] {
   return [...(previous ?? []), port(value)];
+}
+
+function logLevelOption(): Option {
+  return new Option('--log-level <level>', 'pino log level on stderr (JSON; a compact line on a terminal)').choices(LOG_LEVELS).default('info');
 }
 
 export function buildProgram(): Command {
@@ -89,20 +111,18 @@ export function buildProgram(): Command {
   program
     .command('server')
     .description('accept SCTP associations and echo or discard what arrives (until SIGINT/SIGTERM)')
-    .requiredOption('--local <addr,...>', 'local address(es), comma separated', addresses)
-    .requiredOption('--port <n>', 'SCTP port', sctpPort)
-    .option('--udp-encap', 'SCTP over UDP (RFC 6951), no root needed; without it raw IP (root)')
-    .option('--udp-port <n>', 'local UDP encapsulation port (default 9899)', port)
-    .option('--remote-udp-port <n>', "peer's UDP encapsulation port until learned (default 9899)", port)
-    .option('--echo', 'send every message back (on its stream, with its PPID)')
-    .option('--discard', 'drop what arrives (the default)')
-    .action(async (opts: NetOpts & { local: string[]; port: number; echo?: boolean; discard?: boolean }) => {
-      if (opts.echo === true && opts.discard === true) throw new UsageError('--echo and --discard exclude each other');
+    .requiredOption('--listen <addr[,addr...]:port>', 'local address(es) and SCTP port; IPv6 in brackets: [fd00::1],[fd00::2]:5000', parseEndpoint)
+    .addOption(new Option('--mode <mode>', 'echo: send every message back on its stream with its PPID; discard: drop it').choices(['echo', 'discard']).default('echo'))
+    .option('--udp-encap <port>', 'SCTP over UDP (RFC 6951) on this local UDP port; without it raw IP (needs root)', port)
+    .addOption(logLevelOption())
+    .action(async (opts: { listen: Endpoint; mode: 'echo' | 'discard'; udpEncap?: number; logLevel: LogLevel }) => {
       process.exitCode = await serverCommand({
-        localAddresses: opts.local,
-        port: opts.port,
-        ...udpOpts(opts),
-        mode: opts.echo === true ? 'echo' : 'discard',
+        localAddresses: opts.listen.addresses,
+        port: opts.listen.port,
+        udpEncap: opts.udpEncap !== undefined,
+        ...(opts.udpEncap !== undefined && { udpPort: opts.udpEncap }),
+        mode: opts.mode,
+        logger: cliLogger(opts.logLevel),
         out: process.stdout,
         err: process.stderr,
       });
@@ -110,33 +130,58 @@ export function buildProgram(): Command {
 
   program
     .command('client')
-    .description('connect, send messages, wait for their echoes (--echo), shut down, print a summary')
-    .requiredOption('--remote <addr,...>', 'peer address(es), comma separated', addresses)
-    .requiredOption('--port <n>', "peer's SCTP port", sctpPort)
-    .requiredOption('--local <addr,...>', 'local address(es), comma separated', addresses)
-    .option('--udp-encap', 'SCTP over UDP (RFC 6951), no root needed; without it raw IP (root)')
-    .option('--udp-port <n>', 'local UDP encapsulation port (default: ephemeral)', port)
-    .option('--remote-udp-port <n>', "peer's UDP encapsulation port (default 9899)", port)
-    .option('--count <n>', 'messages to send', count, 10)
-    .option('--size <n>', 'bytes per message', count, 100)
-    .option('--echo', 'expect every message back, in order, and check it')
-    .option('--timeout <ms>', 'give up after this long', count, 30_000)
-    .action(async (opts: NetOpts & { remote: string[]; port: number; local: string[]; count: number; size: number; echo?: boolean; timeout: number }) => {
-      if (opts.size < 1) throw new UsageError('--size must be at least 1');
-      process.exitCode = await clientCommand({
-        remoteAddresses: opts.remote,
-        port: opts.port,
-        localAddresses: opts.local,
-        ...udpOpts(opts),
-        count: opts.count,
-        size: opts.size,
-        echo: opts.echo === true,
-        timeout: opts.timeout,
-        out: process.stdout,
-        err: process.stderr,
-      });
-    });
+    .description('connect, send messages (round robin over --streams), check the echoes (--verify), shut down, print a summary')
+    .requiredOption('--connect <addr[,addr...]:port>', "peer address(es) and SCTP port; IPv6 in brackets: [fd00::1],[fd00::2]:5000", parseEndpoint)
+    .option('--bind <addr[,addr...]>', 'local address(es) (default: the source address the kernel routes to the first peer address)', (v: string) => parseAddressList(v))
+    .option('--count <n>', 'messages to send (default 1000 unless --duration is given)', positiveInt('--count'))
+    .option('--size <bytes>', `bytes per message (with --verify at least ${HEADER_SIZE})`, positiveInt('--size'), 100)
+    .option('--duration <sec>', 'stop sending after this many seconds (with --count: whichever comes first)', seconds)
+    .option('--streams <n>', 'spread the messages round robin over this many streams', positiveInt('--streams'), 1)
+    .option('--unordered', 'send unordered messages')
+    .option('--udp-encap <localport:remoteport>', 'SCTP over UDP (RFC 6951); local UDP port (0: ephemeral) and the peer\'s; without it raw IP (needs root)', udpPair)
+    .option('--verify', `expect an echo server: check every echo (sequence number and CRC32c in the first ${HEADER_SIZE} bytes) and count lost, duplicated, reordered (per stream) and corrupted messages`)
+    .option('--json', 'print one JSON object instead of the summary line')
+    .option('--timeout <ms>', 'give up after this long overall', positiveInt('--timeout'), 30_000)
+    .addOption(logLevelOption())
+    .action(
+      async (opts: {
+        connect: Endpoint;
+        bind?: string[];
+        count?: number;
+        size: number;
+        duration?: number;
+        streams: number;
+        unordered?: boolean;
+        udpEncap?: { local: number; remote: number };
+        verify?: boolean;
+        json?: boolean;
+        timeout: number;
+        logLevel: LogLevel;
+      }) => {
+        if (opts.verify === true && opts.size < HEADER_SIZE) throw new UsageError(`--size must be at least ${HEADER_SIZE} with --verify (sequence number and checksum header)`);
+        if (opts.streams > 65535) throw new UsageError(`--streams must be at most 65535, got ${opts.streams}`);
+        process.exitCode = await clientCommand({
+          remoteAddresses: opts.connect.addresses,
+          port: opts.connect.port,
+          ...(opts.bind !== undefined && { localAddresses: opts.bind }),
+          udpEncap: opts.udpEncap !== undefined,
+          ...(opts.udpEncap !== undefined && { udpPort: opts.udpEncap.local, remoteUdpPort: opts.udpEncap.remote }),
+          count: opts.count ?? (opts.duration === undefined ? 1000 : Infinity),
+          ...(opts.duration !== undefined && { duration: opts.duration }),
+          size: opts.size,
+          streams: opts.streams,
+          unordered: opts.unordered === true,
+          verify: opts.verify === true,
+          json: opts.json === true,
+          timeout: opts.timeout,
+          logger: cliLogger(opts.logLevel),
+          out: process.stdout,
+          err: process.stderr,
+        });
+      },
+    );
 
+  for (const c of [program, ...program.commands]) c.showSuggestionAfterError(false).exitOverride();
   return program;
 }
 

@@ -33,6 +33,8 @@ export async function serverCommand(o: ServerCommandOptions): Promise<number> {
       ...(o.udpPort !== undefined && { udpPort: o.udpPort }),
       ...(o.remoteUdpPort !== undefined && { remoteUdpPort: o.remoteUdpPort }),
       logger,
+      // Echo on the stream it came on: offer as many outbound streams as a peer may take.
+      outboundStreams: 65535,
       // There is no receive-side pause in the API yet: an echo server takes
       // whatever arrives and needs room to queue the echoes behind the send buffer.
       ...(o.mode === 'echo' && { maxBufferedBytes: 64 * 1024 * 1024 }),

@@ -124,12 +124,12 @@ describe.skipIf(!ok)('runtime over raw IP between two namespaces', () => {
 
   const bin = (): string => join(compiled!, 'cli', 'bin.js');
 
-  it('hasctp client -> hasctp server --echo', async () => {
-    const srv = inNs(B.ns, process.execPath, [bin(), 'server', '--local', B.addr, '--port', '5000', '--echo'], 30_000);
+  it('hasctp client --verify -> hasctp server --mode echo', async () => {
+    const srv = inNs(B.ns, process.execPath, [bin(), 'server', '--listen', `${B.addr}:5000`, '--mode', 'echo'], 30_000);
     await waitFor('server listening', 10_000, () => srv.output().includes('listening on'), srv.output);
-    const cl = inNs(A.ns, process.execPath, [bin(), 'client', '--remote', B.addr, '--port', '5000', '--local', A.addr, '--count', '300', '--size', '1000', '--echo', '--timeout', '15000'], 30_000);
+    const cl = inNs(A.ns, process.execPath, [bin(), 'client', '--connect', `${B.addr}:5000`, '--bind', A.addr, '--count', '300', '--size', '1000', '--verify', '--timeout', '15000'], 30_000);
     expect(await cl.exited, cl.output()).toBe(0);
-    expect(cl.output()).toMatch(/ok: 300 messages of 1000 bytes sent, 300 echoes received in order/);
+    expect(cl.output()).toMatch(/ok: sent 300 msgs 300000 bytes, received 300 msgs 300000 bytes .*; lost 0, duplicated 0, reordered 0, corrupted 0/);
     expect(await finish(srv, 'SIGTERM', 5000), srv.output()).toBe(0);
     expect(srv.output()).toMatch(/300 messages, 300000 bytes received/);
   }, 60_000);
@@ -137,15 +137,15 @@ describe.skipIf(!ok)('runtime over raw IP between two namespaces', () => {
   it('hasctp client -> usrsctp echo_server (raw IP)', async () => {
     const echo = inNs(B.ns, `${DIR}/echo_server`, ['0'], 30_000);
     await new Promise((r) => setTimeout(r, 300));
-    const cl = inNs(A.ns, process.execPath, [bin(), 'client', '--remote', B.addr, '--port', '7', '--local', A.addr, '--count', '300', '--size', '700', '--echo', '--timeout', '15000'], 30_000);
+    const cl = inNs(A.ns, process.execPath, [bin(), 'client', '--connect', `${B.addr}:7`, '--bind', A.addr, '--count', '300', '--size', '700', '--verify', '--timeout', '15000'], 30_000);
     const code = await cl.exited;
     expect(code, `${cl.output()}\n--- echo_server:\n${echo.output().slice(-3000)}`).toBe(0);
-    expect(cl.output()).toMatch(/ok: 300 messages of 700 bytes sent, 300 echoes received in order/);
+    expect(cl.output()).toMatch(/ok: sent 300 msgs 210000 bytes, received 300 msgs 210000 bytes .*; lost 0, duplicated 0, reordered 0, corrupted 0/);
     await finish(echo, 'SIGKILL', 2000);
   }, 60_000);
 
-  it('usrsctp tsctp -> hasctp server --discard (raw IP)', async () => {
-    const srv = inNs(B.ns, process.execPath, [bin(), 'server', '--local', B.addr, '--port', '5001', '--discard'], 30_000);
+  it('usrsctp tsctp -> hasctp server --mode discard (raw IP)', async () => {
+    const srv = inNs(B.ns, process.execPath, [bin(), 'server', '--listen', `${B.addr}:5001`, '--mode', 'discard'], 30_000);
     await waitFor('server listening', 10_000, () => srv.output().includes('listening on'), srv.output);
     const t = inNs(A.ns, `${DIR}/tsctp`, ['-E', '0', '-n', '2000', '-l', '1400', '-p', '5001', B.addr], 30_000);
     expect(await t.exited, t.output().slice(-3000)).toBe(0);
