@@ -153,10 +153,15 @@ function sendData(ctx: AssocContext, a: Association, tcb: Tcb, dest: string, fir
   const now = ctx.now;
   const path = pathOf(tcb, dest);
   syncFlight(tcb);
-  if (tcb.rq.peerRwnd > 0) tcb.zeroWindowSince = undefined;
   let budget = path ? sendAllowance(path, ctx.config, now) : 0;
   const family = ipFamilyOf(dest);
   const maxFragment = maxDataPayload(path?.mtu ?? ctx.config.pathMtu, family);
+  // The window is open only when it takes a whole fragment: a sliver smaller
+  // than the next chunk (e.g. a_rwnd 44 with 100 B messages) stops data just
+  // as a zero window does, so it must not restart the probe clock, or the
+  // probe (§6.1 A) never becomes due and the association stalls for good
+  // (a lost TSN below a full receive buffer is then never retransmitted).
+  if (tcb.rq.peerRwnd >= maxFragment) tcb.zeroWindowSince = undefined;
   const probeDue = tcb.zeroWindowSince !== undefined && now >= tcb.zeroWindowSince + (path?.rto ?? ctx.config.rtoInitial);
   let packet = first;
   let size = firstSize;
@@ -188,7 +193,8 @@ function sendData(ctx: AssocContext, a: Association, tcb: Tcb, dest: string, fir
       }
       // §6.3.2 R1: start T3-rtx for the destination if it is not running.
       if (!tcb.t3.has(dest)) tcb.t3.set(dest, now + (path?.rto ?? ctx.config.rtoInitial));
-      if (r.zeroWindowProbe) tcb.zeroWindowSince = undefined;
+      // Data went (a probe, or chunks small enough for the window): not closed.
+      tcb.zeroWindowSince = undefined;
     }
     emitPacket(ctx, a, dest, tcb.peerTag, packet, tcb);
     packet = [];

@@ -63,6 +63,33 @@ describe('zero window probing (RFC 9260 §6.1 A)', () => {
   });
 });
 
+describe('zero window probing with a sliver of window (RFC 9260 §6.1 A)', () => {
+  it('a peer window smaller than the next chunk counts as closed: the probe still goes after an RTO, and again', () => {
+    // 100-byte messages into a 4050-byte window: 40 held leave a_rwnd 50, less than a chunk.
+    // Regression: a_rwnd > 0 used to restart the probe clock at every flush (including the
+    // probe timer's own), so nothing was ever sent again: a same-process echo over UDP stalled
+    // for good once a lost TSN sat below a full receive buffer.
+    const { sim, a, b, idA } = simPair({ seed: 14, configB: { receiveWindow: 4050 } });
+    b.reading = false;
+    const t0 = sim.now;
+    for (let i = 0; i < 60; i++) expect(a.endpoint.send(t0, idA, block(i, 100), { streamId: 0, ppid: 0 }).ok).toBe(true);
+    sim.poke('a');
+    sim.runUntil(() => sentChunks(sim, 'sack', B).some((x) => x.chunk.aRwnd > 0 && x.chunk.aRwnd < 100), t0 + 1000);
+    const slivered = sim.now;
+    sim.run({ until: slivered + 20_000 });
+    const probes = sentChunks(sim, 'data', A).filter((x) => x.time > slivered + 20);
+    expect(probes.length).toBeGreaterThanOrEqual(2);
+    expect(probes[0]!.time - slivered).toBeGreaterThanOrEqual(900);
+    expect(tcb(a.endpoint, idA).rq.counters.zeroWindowProbes).toBeGreaterThan(0);
+    // The reader resumes: everything arrives.
+    b.reading = true;
+    b.read(sim.now);
+    sim.poke('b');
+    sim.runUntil(() => b.delivered().length === 60, sim.now + 10_000);
+    expect(b.delivered().length).toBe(60);
+  });
+});
+
 describe('receiver SWS avoidance (RFC 9260 §6.2, RFC 1122 §4.2.3.3)', () => {
   it('small reads do not each produce a window update: one per min(rwnd/2, MTU) of opening', () => {
     const { sim, a, b, idA } = simPair({ seed: 12, configB: { receiveWindow: 8000 } });
