@@ -51,3 +51,17 @@ export function utf8(b: Uint8Array): string {
 export function fromUtf8(s: string): Uint8Array {
   return utf8Encoder.encode(s);
 }
+
+/** The parts back to back in one new array (the single part itself when there is one). */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

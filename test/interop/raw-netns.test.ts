@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNative, nativeUnavailableReason } from '../../src/transport/native.js';
 import { sctpKernelModuleLoaded } from '../../src/transport/raw.js';
 import { repoRoot, requireCondition, requireRoot, requireTool } from '../helpers/env.js';
+import { waitUntil } from '../helpers/wait.js';
 import { deleteNamespace, NETNS_PREFIX, removeStaleNamespaces, run } from '../transport/children.js';
 
 const DIR = '/usr/lib/usrsctp';
@@ -77,20 +78,6 @@ function inNs(ns: string, cmd: string, args: string[], timeoutMs: number): Spawn
   return { child, output: () => out, exited };
 }
 
-function waitFor(what: string, ms: number, cond: () => boolean, diag: () => string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const t = setInterval(() => {
-      if (cond()) {
-        clearInterval(t);
-        resolve();
-      } else if (Date.now() - started > ms) {
-        clearInterval(t);
-        reject(new Error(`timed out after ${ms} ms waiting for ${what}\n${diag().slice(-3000)}`));
-      }
-    }, 20);
-  });
-}
 
 async function finish(s: Spawned, signal: NodeJS.Signals, ms: number): Promise<number | null> {
   if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill(signal);
@@ -126,7 +113,7 @@ describe.skipIf(!ok)('runtime over raw IP between two namespaces', () => {
 
   it('hasctp client --verify -> hasctp server --mode echo', async () => {
     const srv = inNs(B.ns, process.execPath, [bin(), 'server', '--listen', `${B.addr}:5000`, '--mode', 'echo'], 30_000);
-    await waitFor('server listening', 10_000, () => srv.output().includes('listening on'), srv.output);
+    await waitUntil('server listening', 10_000, () => srv.output().includes('listening on'), srv.output);
     const cl = inNs(A.ns, process.execPath, [bin(), 'client', '--connect', `${B.addr}:5000`, '--bind', A.addr, '--count', '300', '--size', '1000', '--verify', '--timeout', '15000'], 30_000);
     expect(await cl.exited, cl.output()).toBe(0);
     expect(cl.output()).toMatch(/ok: sent 300 msgs 300000 bytes, received 300 msgs 300000 bytes .*; lost 0, duplicated 0, reordered 0, corrupted 0/);
@@ -146,10 +133,10 @@ describe.skipIf(!ok)('runtime over raw IP between two namespaces', () => {
 
   it('usrsctp tsctp -> hasctp server --mode discard (raw IP)', async () => {
     const srv = inNs(B.ns, process.execPath, [bin(), 'server', '--listen', `${B.addr}:5001`, '--mode', 'discard'], 30_000);
-    await waitFor('server listening', 10_000, () => srv.output().includes('listening on'), srv.output);
+    await waitUntil('server listening', 10_000, () => srv.output().includes('listening on'), srv.output);
     const t = inNs(A.ns, `${DIR}/tsctp`, ['-E', '0', '-n', '2000', '-l', '1400', '-p', '5001', B.addr], 30_000);
     expect(await t.exited, t.output().slice(-3000)).toBe(0);
-    await waitFor('association closed on our side', 10_000, () => srv.output().includes('association closed'), srv.output);
+    await waitUntil('association closed on our side', 10_000, () => srv.output().includes('association closed'), srv.output);
     expect(await finish(srv, 'SIGTERM', 5000), srv.output()).toBe(0);
     expect(srv.output()).toMatch(/2000 messages, 2800000 bytes received/);
   }, 60_000);

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect, createServer, type Association, type Message, type Server } from '../../src/index.js';
 import { requireTool } from '../helpers/env.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const DIR = '/usr/lib/usrsctp';
 const have = ['echo_server', 'client', 'tsctp'].every((p) => requireTool(`${DIR}/${p}`, `usrsctp interop needs ${DIR}/${p} (apt-get install -y libusrsctp-examples)`));
@@ -44,20 +45,6 @@ afterAll(() => {
   for (const c of children) c.kill('SIGKILL');
 });
 
-function until(what: string, ms: number, cond: () => boolean, diag: () => string = () => ''): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const started = Date.now();
-    const t = setInterval(() => {
-      if (cond()) {
-        clearInterval(t);
-        resolve();
-      } else if (Date.now() - started > ms) {
-        clearInterval(t);
-        reject(new Error(`timed out after ${ms} ms waiting for ${what}\n${diag().slice(-3000)}`));
-      }
-    }, 10);
-  });
-}
 
 describe.skipIf(!have)('usrsctp interop over UDP encapsulation (loopback)', () => {
   it('our client -> usrsctp echo_server: every message echoed exactly once, in order', async () => {
@@ -85,7 +72,7 @@ describe.skipIf(!have)('usrsctp interop over UDP encapsulation (loopback)', () =
         want.push(`${stream}/${1000 + i}/${text}`);
         if (!assoc.send(text, { stream, ppid: 1000 + i })) await new Promise<void>((r) => assoc.once('drain', () => r()));
       }
-      await until(`${N} echoes`, 15_000, () => got.length >= N, echo.output);
+      await waitUntil(`${N} echoes`, 15_000, () => got.length >= N, echo.output);
       // Exactly once and in order on each stream (streams are independent).
       for (const s of [0, 1, 2]) expect(got.filter((g) => g.startsWith(`${s}/`))).toEqual(want.filter((w) => w.startsWith(`${s}/`)));
       expect(got).toHaveLength(N);
@@ -118,16 +105,16 @@ describe.skipIf(!have)('usrsctp interop over UDP encapsulation (loopback)', () =
       });
       const c = start('client', ['127.0.0.1', '5555', '0', String(theirs), String(ours)], 30_000);
       const lines = Array.from({ length: 20 }, (_, i) => `line ${i} from usrsctp\n`);
-      await until('client association', 10_000, () => server!.associations().length > 0 || received.length > 0, c.output);
+      await waitUntil('client association', 10_000, () => server!.associations().length > 0 || received.length > 0, c.output);
       for (const l of lines) c.child.stdin!.write(l);
-      await until('20 lines', 10_000, () => received.length >= lines.length, c.output);
+      await waitUntil('20 lines', 10_000, () => received.length >= lines.length, c.output);
       c.child.stdin!.end();
       // stdin EOF: the client shuts the association down and exits.
       const code = await Promise.race([c.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000))]);
       expect(received).toEqual(lines);
       expect(code, c.output()).toBe(0);
       for (const l of lines) expect(c.output()).toContain(l.trim());
-      await until('our side closed', 5000, () => closed.length === 1);
+      await waitUntil('our side closed', 5000, () => closed.length === 1);
       await server.close(500);
       server = undefined;
     }, 40_000);
@@ -151,10 +138,10 @@ describe.skipIf(!have)('usrsctp interop over UDP encapsulation (loopback)', () =
       const t = start('tsctp', ['-n', String(N), '-l', String(L), '-p', '5556', '-E', String(theirs), '-U', String(ours), '127.0.0.1'], 30_000);
       const code = await Promise.race([t.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 25_000))]);
       expect(code, t.output()).toBe(0);
-      await until(`${N} messages`, 10_000, () => messages >= N, t.output);
+      await waitUntil(`${N} messages`, 10_000, () => messages >= N, t.output);
       expect(messages).toBe(N);
       expect(bytes).toBe(N * L);
-      await until('association closed', 5000, () => closedCount === 1, t.output);
+      await waitUntil('association closed', 5000, () => closedCount === 1, t.output);
       await server.close(500);
       server = undefined;
     }, 40_000);

@@ -1,6 +1,7 @@
 /**
  * Turning module outcomes into RFC 6458 notifications.
  */
+import { concatBytes } from '../../wire/bytes.js';
 import { peerAddrChangeState, type PathEvent } from '../path/state.js';
 import type { SendFailed } from '../tx/types.js';
 import type { AssocContext } from './context.js';
@@ -54,7 +55,7 @@ export function failAllData(ctx: AssocContext, assocId: number, tcb: Tcb): void 
     }
   }
   for (const [messageId, m] of byMessage) {
-    ctx.event(assocId, { type: 'send-failed', messageId, streamId: m.streamId, ppid: m.ppid, unordered: m.unordered, data: join(m.parts), reason: 'association-closed', sent: m.sent });
+    ctx.event(assocId, { type: 'send-failed', messageId, streamId: m.streamId, ppid: m.ppid, unordered: m.unordered, data: concatBytes(m.parts), reason: 'association-closed', sent: m.sent });
   }
 }
 
@@ -64,15 +65,3 @@ export function failPending(ctx: AssocContext, assocId: number, pending: readonl
   }
 }
 
-function join(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}

@@ -281,7 +281,7 @@ export function onInitAck(ctx: AssocContext, a: Association, s: Extract<Associat
   );
   a.peerAddresses = info.peerAddresses.slice();
   drainPending(ctx, a, tcb, s.pendingSends);
-  const unrecognizedParams = info.unrecognized.length > 0 ? concat(info.unrecognized) : undefined;
+  const unrecognizedParams = info.unrecognized.length > 0 ? concatPadded(info.unrecognized) : undefined;
   const rto = pathOf(tcb, source)?.rto ?? ctx.config.rtoInitial;
   a.fsm = {
     state: 'cookie-echoed',
@@ -397,7 +397,8 @@ export function onStaleCookie(ctx: AssocContext, a: Association, s: Extract<Asso
   sendInit(ctx, a, init, dest);
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
+/** Parameter TLVs back to back, each padded to 4 bytes (RFC 9260 §3.2.1). */
+function concatPadded(parts: readonly Uint8Array[]): Uint8Array {
   let n = 0;
   for (const p of parts) n += (p.length + 3) & ~3;
   const out = new Uint8Array(n);

@@ -2,6 +2,7 @@
  * PR-SCTP on the sending side (RFC 3758 §3.5, §4.1; RFC 7496 §4.1): abandoning
  * messages that hold TSNs, the Advanced.Peer.Ack.Point and the FORWARD TSN.
  */
+import { concatBytes } from '../../wire/bytes.js';
 import type { Millis } from '../env.js';
 import { add32, diff32, gt16, lt32 } from '../../wire/serial.js';
 import type { ForwardTsnChunk } from '../../wire/types.js';
@@ -50,7 +51,7 @@ export function abandonMessage(rq: RetransmissionQueueState, sq: SendQueueState,
   const rest = abandonUnsentRemainder(rq, sq, c.messageId, now);
   if (rest) parts.push(rest);
   advanceAckPoint(rq);
-  return { messageId: c.messageId, streamId: c.streamId, ppid: c.ppid, unordered: c.unordered, data: concat(parts), reason, sent: true };
+  return { messageId: c.messageId, streamId: c.streamId, ppid: c.ppid, unordered: c.unordered, data: concatBytes(parts), reason, sent: true };
 }
 
 /**
@@ -89,17 +90,6 @@ export function abandonUnsentRemainder(rq: RetransmissionQueueState, sq: SendQue
   return d.rest;
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const out = new Uint8Array(size);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /**
  * RFC 3758 §3.5 C1 and C2: the Advanced.Peer.Ack.Point is at least the
