@@ -11,7 +11,7 @@ import globals from 'globals';
 const pureLayers = {
   'src/wire': [],
   'src/core': ['wire'],
-  'src/sim': ['wire', 'core'],
+  'src/sim': ['wire', 'core', 'cluster'],
   'src/pcap': ['wire', 'core'],
   'src/cluster/state': ['wire', 'core'],
 };
@@ -28,7 +28,7 @@ function layerConfig(folder, allowed) {
   const forbidden = allLayers.filter((l) => !allowed.includes(l) && !own.startsWith(l));
   const groups = forbidden.flatMap((l) => [`**/${l}`, `**/${l}/**`, `**/${l}/*.js`]);
   // cluster/state is pure but cluster/link is not: forbid the impure siblings explicitly.
-  if (own === 'cluster/state') groups.push('**/cluster/link', '**/cluster/link/**', '../link', '../link/*', '../link/**');
+  if (own === 'cluster/state' || own === 'sim') groups.push('**/cluster/link', '**/cluster/link/**', '../link', '../link/*', '../link/**');
   return {
     files: [`${folder}/**/*.ts`],
     rules: {

@@ -50,6 +50,20 @@ export interface ConnectOptions {
   readonly outboundStreams?: number;
 }
 
+/** `Endpoint.exportState`: everything an endpoint holds, as plain data. */
+export interface EndpointState {
+  readonly version: 1;
+  readonly localAddresses: readonly string[];
+  readonly port: number;
+  readonly associations: readonly Association[];
+  readonly secrets: CookieSecrets;
+  readonly nextId: number;
+  readonly counters: EndpointCounters;
+  readonly ootbTokens: number;
+  readonly ootbRefilledAt: Millis | undefined;
+  readonly windowUpdates: readonly number[];
+}
+
 export interface EndpointEvent {
   readonly assocId: number;
   readonly event: AssociationEvent;
@@ -325,6 +339,73 @@ export class Endpoint {
   /** Rotates the cookie secret now; the old one stays valid for cookieSecretGrace. */
   rotateCookieSecret(now: Millis): void {
     rotateSecret(this.secrets, this.rng, now);
+  }
+
+  /**
+   * The whole endpoint as plain data (HA full sync, checkpoints): every
+   * association in arrival order (timeouts of due associations run in that
+   * order, so a copy replays identically), the cookie secrets, the id counter,
+   * the out-of-the-blue reply budget. Take it between inputs, once
+   * `pollTransmit` and `pollEvent` are drained: those queues are not part of it.
+   */
+  exportState(): EndpointState {
+    return structuredClone({
+      version: 1 as const,
+      localAddresses: this.localAddresses.slice(),
+      port: this.port,
+      associations: [...this.assocs.values()],
+      secrets: this.secrets,
+      nextId: this.nextId,
+      counters: this.counters,
+      ootbTokens: this.ootbTokens,
+      ootbRefilledAt: this.ootbRefilledAt,
+      windowUpdates: [...this.windowUpdates],
+    });
+  }
+
+  /**
+   * Replaces everything this endpoint holds with `state` (a standby applying
+   * a full sync, a process restoring its checkpoints). False, and nothing
+   * changed, if the state is for another port or version.
+   */
+  importState(state: EndpointState): boolean {
+    if (state.version !== 1 || state.port !== this.port) return false;
+    const s = structuredClone(state);
+    this.assocs.clear();
+    this.byPeer.clear();
+    this.index.clear();
+    this.windowUpdates.clear();
+    this.heapAt = [];
+    this.heapId = [];
+    this.outbox.length = 0;
+    this.events.length = 0;
+    this.secrets.current = s.secrets.current;
+    this.secrets.previous = s.secrets.previous;
+    this.nextId = s.nextId;
+    Object.assign(this.counters, s.counters);
+    this.ootbTokens = s.ootbTokens;
+    this.ootbRefilledAt = s.ootbRefilledAt;
+    for (const a of s.associations) {
+      this.addAssoc(a);
+      this.reindex(a);
+      this.track(a);
+    }
+    for (const id of s.windowUpdates) if (this.assocs.has(id)) this.windowUpdates.add(id);
+    return true;
+  }
+
+  /**
+   * The association a packet from `source` belongs to, by the same demux as
+   * `handlePacket`, without processing it (an HA standby deciding whether a
+   * packet is for an association it holds).
+   */
+  lookup(source: string, bytes: Uint8Array): { readonly assocId: number; readonly localTag: number; readonly peerTag: number } | undefined {
+    const decoded = decodePacket(bytes);
+    if (!decoded.ok || decoded.value.destinationPort !== this.port || decoded.value.chunks.length === 0) return undefined;
+    const a = this.demux(decoded.value, source);
+    const tcb = a ? tcbOf(a.fsm) : undefined;
+    if (!a || !tcb) return undefined;
+    return { assocId: a.id, localTag: tcb.localTag, peerTag: tcb.peerTag };
   }
 
   // ---------------------------------------------------------------- internals

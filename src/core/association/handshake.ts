@@ -349,6 +349,13 @@ export function onT1Expiry(ctx: AssocContext, a: Association): void {
       s.t1.retransmits++;
       s.t1.rto = Math.min(s.t1.rto * 2, config.rtoMax);
       s.t1.at = ctx.now + s.t1.rto;
+      // §6.4: a chunk that timed out goes to another of the peer's addresses when it has several
+      // (the one the INIT ACK came from may be the host that just failed).
+      const paths = s.tcb.paths;
+      if (paths.length > 1) {
+        const i = paths.findIndex((p) => p.address === s.cookieDestination);
+        s.cookieDestination = paths[(i + 1) % paths.length]!.address;
+      }
       sendCookieEcho(ctx, a, s);
       return;
     }

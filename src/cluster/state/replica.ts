@@ -1,0 +1,846 @@
+/**
+ * One cluster node's replicated endpoint (DESIGN.md §4), sans-IO like the core
+ * it wraps: inputs carry this host's `now`, outputs are polled (SCTP
+ * datagrams, cluster-link messages, application events, notices).
+ *
+ * Replication is a log of the core's inputs. The primary applies each input
+ * (a packet, a timer, an application call) to its endpoint as one record
+ * {seq, now, ops, entropy}; a standby applies the same records to its copy
+ * and, the core being deterministic, holds the same TCB. The rules of §4:
+ *
+ * - Sync before acknowledge / transmit (`sync` mode): every datagram the
+ *   primary's core produced while applying record n is held until the
+ *   standby acknowledged n. A SACK therefore never covers a DATA chunk the
+ *   standby does not have, and no DATA leaves with a TSN the standby does not
+ *   know (this is output commit: one rule gives both guarantees).
+ * - Application commit: deliveries are numbered per association; the
+ *   application commits them (with its own state, optionally in the same
+ *   record as its reply); a promoted standby re-delivers exactly the
+ *   uncommitted ones, flagged `redelivered`.
+ * - Full sync, then records; the standby is declared in sync only once it
+ *   acknowledged the full sync, and only then may it take over. Digests catch
+ *   drift and trigger a new full sync.
+ * - A standby is silent: it answers HEARTBEATs for associations it holds,
+ *   forwards every other packet for them to the primary, drops the rest.
+ * - Epochs fence: a promotion bumps the epoch; messages from an older epoch
+ *   are ignored; a primary that meets a newer epoch steps down and rejoins
+ *   through a full sync.
+ * - Bounded: too many unacknowledged records, or a silent standby, make the
+ *   associations explicitly unprotected (a notice and a counter), and held
+ *   datagrams are released.
+ */
+import { createEndpoint, type Datagram, type Endpoint, type EndpointEvent, type EndpointOptions, type EndpointState } from '../../core/endpoint.js';
+import type { Millis, Rng } from '../../core/env.js';
+import type { SendResult } from '../../core/association/association.js';
+import { crc32c } from '../../wire/crc32c.js';
+import { decodePacket, encodePacket } from '../../wire/packet.js';
+import type { Chunk } from '../../wire/types.js';
+import { decodePlain, encodePlain } from './plain-codec.js';
+import type { AppLedger, ClusterMessage, Delivery, LogRecord, Op, Role } from './messages.js';
+import { TapRng } from './tap-rng.js';
+
+export type ReplicationMode = 'sync' | 'async';
+
+/** What protects the associations right now. */
+export type Protection = 'unprotected' | 'joining' | 'in-sync';
+
+export interface ReplicaOptions {
+  readonly node: string;
+  readonly role: Role;
+  /** The endpoint every node of the cluster presents: all nodes' addresses, one port. */
+  readonly endpoint: Omit<EndpointOptions, 'rng' | 'now'>;
+  /** The addresses this host holds: datagrams leave from one of these. */
+  readonly ownAddresses: readonly string[];
+  readonly rng: Rng;
+  readonly now: Millis;
+  readonly mode?: ReplicationMode;
+  /** Cluster heartbeat period and how many may be missed before the other node counts as dead (default 50 ms × 3). */
+  readonly heartbeatInterval?: Millis;
+  readonly heartbeatMisses?: number;
+  /** Unacknowledged records are sent again after this long (a lossy link; over TCP only after a stall). */
+  readonly recordRetransmit?: Millis;
+  /** Digest comparison period; 0 turns it off. */
+  readonly digestInterval?: Millis;
+  /** Bounds: unacknowledged records and their bytes before the association is declared unprotected. */
+  readonly maxPendingRecords?: number;
+  readonly maxPendingBytes?: number;
+  /** A standby promotes itself when the primary falls silent (default true). */
+  readonly autoPromote?: boolean;
+  /**
+   * Turns the output hold off while a standby is in sync: the negative
+   * control that shows what withholding SACKs protects. Never in production.
+   */
+  readonly unsafeNoHold?: boolean;
+}
+
+export type AppEvent =
+  | {
+      readonly type: 'message';
+      readonly assocId: number;
+      readonly delivery: number;
+      readonly streamId: number;
+      readonly ppid: number;
+      readonly unordered: boolean;
+      readonly data: Uint8Array;
+      readonly redelivered: boolean;
+    }
+  /** On promotion: the application state the old primary committed last. */
+  | { readonly type: 'app-state'; readonly assocId: number; readonly appState: Uint8Array | undefined; readonly committed: number }
+  | { readonly type: 'core'; readonly assocId: number; readonly event: Exclude<EndpointEvent['event'], { type: 'message' }> };
+
+export type Notice =
+  | { readonly type: 'role'; readonly role: Role; readonly epoch: number; readonly reason: string }
+  | { readonly type: 'protection'; readonly protection: Protection; readonly reason: string }
+  | { readonly type: 'drift'; readonly reason: string }
+  | { readonly type: 'cannot-promote'; readonly reason: string };
+
+export interface ReplicaCounters {
+  recordsSent: number;
+  recordsApplied: number;
+  recordRetransmits: number;
+  fullSyncsSent: number;
+  fullSyncsApplied: number;
+  unprotected: number;
+  digestMismatches: number;
+  heartbeatsAnswered: number;
+  packetsForwarded: number;
+  packetsDroppedAsStandby: number;
+  promotions: number;
+  demotions: number;
+  heldDatagrams: number;
+  staleMessages: number;
+  badMessages: number;
+}
+
+interface Held {
+  readonly seq: number;
+  readonly datagram: Datagram;
+}
+
+/** The state a full sync carries. */
+interface FullState {
+  readonly endpoint: EndpointState;
+  readonly ledgers: [number, AppLedger][];
+}
+
+const RECORDS_PER_MESSAGE = 512;
+const MAX_REORDER_BUFFER = 4096;
+
+export class Replica {
+  readonly node: string;
+  readonly counters: ReplicaCounters = {
+    recordsSent: 0,
+    recordsApplied: 0,
+    recordRetransmits: 0,
+    fullSyncsSent: 0,
+    fullSyncsApplied: 0,
+    unprotected: 0,
+    digestMismatches: 0,
+    heartbeatsAnswered: 0,
+    packetsForwarded: 0,
+    packetsDroppedAsStandby: 0,
+    promotions: 0,
+    demotions: 0,
+    heldDatagrams: 0,
+    staleMessages: 0,
+    badMessages: 0,
+  };
+  readonly endpoint: Endpoint;
+  private readonly tap: TapRng;
+  private readonly opts: Required<Omit<ReplicaOptions, 'endpoint' | 'ownAddresses' | 'rng' | 'now' | 'node' | 'role'>>;
+  private readonly own: readonly string[];
+  private role: Role;
+  private epoch = 0;
+  /** Core time = this host's time + offset (a standby adopts the primary's time base). */
+  private offset = 0;
+  private lastNow: Millis;
+  /** Last record applied (both roles). */
+  private seq = 0;
+  private readonly ledgers = new Map<number, AppLedger>();
+
+  // primary side
+  private protection: Protection = 'unprotected';
+  private standbyNode: string | undefined;
+  private fullSyncSeq: number | undefined;
+  private fullSyncSentAt: Millis = 0;
+  private ackedSeq = 0;
+  private pending: LogRecord[] = [];
+  private pendingBytes = 0;
+  private unsent: LogRecord[] = [];
+  private lastRecordSendAt: Millis = 0;
+  private held: Held[] = [];
+  private heldHead = 0;
+  private nextDigestAt: Millis;
+
+  // standby side
+  private synced = false;
+  private ready = false;
+  private readonly reorder = new Map<number, LogRecord>();
+  private expectedDigest: { readonly seq: number; readonly digest: number } | undefined;
+  private resyncAskedAt: Millis | undefined;
+  /** Set on a primary that handed over, until the other node is primary. */
+  private handoverSeq: number | undefined;
+
+  // both
+  private lastHeard: Millis | undefined;
+  private nextHelloAt: Millis;
+  private readonly out: Datagram[] = [];
+  private readonly link: ClusterMessage[] = [];
+  private readonly app: AppEvent[] = [];
+  private readonly notices: Notice[] = [];
+
+  constructor(options: ReplicaOptions) {
+    this.node = options.node;
+    this.role = options.role;
+    this.own = options.ownAddresses.slice();
+    this.tap = new TapRng(options.rng);
+    this.opts = {
+      mode: options.mode ?? 'sync',
+      heartbeatInterval: options.heartbeatInterval ?? 50,
+      heartbeatMisses: options.heartbeatMisses ?? 3,
+      recordRetransmit: options.recordRetransmit ?? 100,
+      digestInterval: options.digestInterval ?? 1000,
+      maxPendingRecords: options.maxPendingRecords ?? 50_000,
+      maxPendingBytes: options.maxPendingBytes ?? 64 * 1024 * 1024,
+      autoPromote: options.autoPromote ?? true,
+      unsafeNoHold: options.unsafeNoHold ?? false,
+    };
+    this.endpoint = createEndpoint({ ...options.endpoint, rng: this.tap, now: options.now });
+    this.lastNow = options.now;
+    this.nextHelloAt = options.now;
+    this.nextDigestAt = options.now + this.opts.digestInterval;
+  }
+
+  // ------------------------------------------------------------ inspection
+
+  get currentRole(): Role {
+    return this.role;
+  }
+  get currentEpoch(): number {
+    return this.epoch;
+  }
+  get appliedSeq(): number {
+    return this.seq;
+  }
+  /** Primary: what protects its associations. Standby: whether it could take over. */
+  get protectionState(): Protection {
+    if (this.role === 'primary') return this.protection;
+    return this.ready ? 'in-sync' : this.synced ? 'joining' : 'unprotected';
+  }
+  /** Records the standby has not acknowledged yet (replication lag). */
+  get lagRecords(): number {
+    return this.pending.length;
+  }
+  uncommitted(assocId: number): readonly Delivery[] {
+    return this.ledgers.get(assocId)?.uncommitted ?? [];
+  }
+  coreNow(localNow: Millis): Millis {
+    const t = Math.max(this.lastNow, localNow + this.offset);
+    this.lastNow = t;
+    return t;
+  }
+
+  // ------------------------------------------------------------ primary: inputs
+
+  /**
+   * Applies application calls as one record (primary only): a reply and the
+   * commit of the message it answers go in one `apply`. Returns the result of
+   * each op (`send` results, `connect` results), undefined for the others.
+   */
+  apply(localNow: Millis, ops: readonly Op[]): (SendResult | ReturnType<Endpoint['connect']> | undefined)[] {
+    if (this.role !== 'primary') return ops.map(() => undefined);
+    return this.record(this.coreNow(localNow), ops);
+  }
+
+  send(localNow: Millis, assocId: number, data: Uint8Array, options: Extract<Op, { op: 'send' }>['options']): SendResult {
+    return this.apply(localNow, [{ op: 'send', assocId, data, options }])[0] as SendResult;
+  }
+
+  commit(localNow: Millis, assocId: number, delivery: number, appState?: Uint8Array): void {
+    this.apply(localNow, [{ op: 'commit', assocId, delivery, ...(appState ? { appState } : {}) }]);
+  }
+
+  /** An SCTP datagram reached one of this host's addresses. */
+  handlePacket(localNow: Millis, d: Datagram): void {
+    if (this.role === 'primary') {
+      this.record(this.coreNow(localNow), [{ op: 'packet', source: d.source, destination: d.destination, bytes: d.bytes }]);
+      return;
+    }
+    this.standbyPacket(d);
+  }
+
+  handleTimeout(localNow: Millis): void {
+    const now = this.coreNow(localNow);
+    if (this.role === 'primary') {
+      const due = this.endpoint.pollTimeout();
+      // The same comparison as pollTimeout's (local time), so rounding in the offset cannot strand a deadline.
+      if (due !== undefined && due - this.offset <= localNow) {
+        this.lastNow = Math.max(now, due);
+        this.record(this.lastNow, [{ op: 'timeout' }]);
+      }
+      this.primaryLinkTimers(localNow, now);
+    } else {
+      this.standbyTimers(localNow);
+    }
+    if (localNow >= this.nextHelloAt) this.hello(localNow);
+  }
+
+  /** The earliest local time at which `handleTimeout` has work. */
+  pollTimeout(): Millis | undefined {
+    let t = this.nextHelloAt;
+    if (this.role === 'primary') {
+      const core = this.endpoint.pollTimeout();
+      if (core !== undefined) t = Math.min(t, core - this.offset);
+      if (this.pending.length > 0) t = Math.min(t, this.lastRecordSendAt + this.opts.recordRetransmit);
+      if (this.fullSyncSeq !== undefined) t = Math.min(t, this.fullSyncSentAt + this.opts.recordRetransmit * 5);
+      if (this.protection !== 'unprotected' && this.opts.digestInterval > 0) t = Math.min(t, this.nextDigestAt);
+      if (this.lastHeard !== undefined && this.standbyNode !== undefined) t = Math.min(t, this.lastHeard + this.deadAfter());
+    } else if (this.lastHeard !== undefined) {
+      t = Math.min(t, this.lastHeard + this.deadAfter());
+    }
+    return t;
+  }
+
+  // ------------------------------------------------------------ outputs
+
+  /** The next SCTP datagram to send from this host, with its source rewritten to an address this host holds. */
+  pollTransmit(): Datagram | undefined {
+    if (this.heldHead < this.held.length) {
+      const h = this.held[this.heldHead]!;
+      if (!this.holding() || h.seq <= this.ackedSeq) {
+        this.heldHead++;
+        if (this.heldHead > 1024 && this.heldHead * 2 > this.held.length) {
+          this.held = this.held.slice(this.heldHead);
+          this.heldHead = 0;
+        }
+        return h.datagram;
+      }
+    }
+    return this.out.shift();
+  }
+
+  /** The next message for the other node, if any (records are batched). */
+  pollLink(): ClusterMessage | undefined {
+    if (this.unsent.length > 0) {
+      const batch = this.unsent.splice(0, RECORDS_PER_MESSAGE);
+      this.counters.recordsSent += batch.length;
+      return { t: 'records', epoch: this.epoch, records: batch };
+    }
+    return this.link.shift();
+  }
+
+  pollEvent(): AppEvent | undefined {
+    return this.app.shift();
+  }
+
+  pollNotice(): Notice | undefined {
+    return this.notices.shift();
+  }
+
+  // ------------------------------------------------------------ cluster link
+
+  /** The link to the other node came up (or went down: `up` false). */
+  linkState(localNow: Millis, up: boolean): void {
+    if (up) {
+      this.lastHeard = localNow;
+      this.hello(localNow);
+      return;
+    }
+    if (this.role === 'primary') this.loseStandby('cluster link down');
+    // A standby keeps its copy: the missed-heartbeat deadline decides about promotion.
+  }
+
+  handleMessage(localNow: Millis, m: ClusterMessage): void {
+    if (m.epoch < this.epoch) {
+      // Fencing: a deposed primary's records (and anything else from an older epoch) are ignored.
+      this.counters.staleMessages++;
+      if (m.t === 'hello') this.hello(localNow);
+      return;
+    }
+    this.lastHeard = localNow;
+    if (m.epoch > this.epoch) {
+      this.epoch = m.epoch;
+      if (this.role === 'primary') this.stepDown(`met epoch ${m.epoch}`);
+    }
+    switch (m.t) {
+      case 'hello':
+        if (this.role === 'primary' && m.role === 'primary') {
+          // Same epoch, both primary (two nodes started as primary): the lower node id keeps the role.
+          if (m.node < this.node) this.stepDown(`${m.node} is primary in epoch ${m.epoch}`);
+          return;
+        }
+        if (this.role === 'standby' && m.role === 'primary') {
+          this.handoverSeq = undefined;
+          if (m.protection === 'in-sync' && this.synced) this.ready = true;
+          else if (m.protection === 'unprotected' && this.synced) {
+            // The primary stopped holding its output for us: our copy may lag what the peer saw.
+            this.synced = false;
+            this.ready = false;
+          }
+        }
+        if (this.role === 'standby' && m.role === 'standby' && m.handoverSeq !== undefined) this.takeHandover(localNow, m.handoverSeq);
+        if (this.role === 'primary' && m.role === 'standby' && (this.standbyNode === undefined || this.protection === 'unprotected')) {
+          this.standbyNode = m.node;
+          this.startFullSync(localNow, 'standby joined');
+        }
+        this.link.push({ t: 'hello-ack', epoch: this.epoch, node: this.node, echo: m.sentAt });
+        return;
+      case 'hello-ack':
+        return;
+      case 'ack':
+        if (this.role === 'primary') this.onAck(localNow, m.seq);
+        return;
+      case 'resync':
+        if (this.role === 'primary') {
+          this.counters.digestMismatches++;
+          this.startFullSync(localNow, `standby asked: ${m.reason}`);
+        }
+        return;
+      case 'forward':
+        if (this.role === 'primary') this.record(this.coreNow(localNow), [{ op: 'packet', source: m.source, destination: m.destination, bytes: m.bytes }]);
+        return;
+      case 'full-sync':
+        if (this.role === 'standby') this.applyFullSync(localNow, m.seq, m.now, m.state);
+        return;
+      case 'records':
+        if (this.role === 'standby') this.onRecords(localNow, m.records);
+        return;
+      case 'in-sync':
+        if (this.role === 'standby' && this.synced && m.seq <= this.seq + this.reorder.size + 1) this.ready = true;
+        return;
+      case 'digest':
+        if (this.role === 'standby') {
+          this.expectedDigest = { seq: m.seq, digest: m.digest };
+          this.checkDigest(localNow);
+        }
+        return;
+      case 'handover':
+        if (this.role === 'standby') this.takeHandover(localNow, m.seq);
+        return;
+    }
+  }
+
+  // ------------------------------------------------------------ role changes
+
+  /**
+   * Takes over (missed heartbeats, `hasctp promote`, a handover). Refused
+   * unless the primary declared this standby in sync, or `force`.
+   */
+  promote(localNow: Millis, reason: string, force = false): boolean {
+    if (this.role === 'primary') return false;
+    if (!this.synced && !force) {
+      this.notices.push({ type: 'cannot-promote', reason: 'this standby holds no in-sync copy (no full sync, or the primary stopped protecting it)' });
+      return false;
+    }
+    this.coreNow(localNow);
+    if (!this.synced) this.dropUntrustedCopy(reason);
+    this.role = 'primary';
+    this.epoch++;
+    this.counters.promotions++;
+    this.protection = 'unprotected';
+    this.standbyNode = undefined;
+    this.reorder.clear();
+    this.notices.push({ type: 'role', role: 'primary', epoch: this.epoch, reason });
+    this.notices.push({ type: 'protection', protection: 'unprotected', reason: 'promoted; no standby yet' });
+    for (const [assocId, l] of this.ledgers) {
+      this.app.push({ type: 'app-state', assocId, appState: l.appState, committed: l.committed });
+      for (const d of l.uncommitted) this.app.push({ type: 'message', assocId, ...d, redelivered: true });
+    }
+    this.hello(localNow);
+    return true;
+  }
+
+  /**
+   * Planned switchover (`hasctp failover`): stop applying inputs, let the
+   * standby catch up to the last record and take over; this node becomes a
+   * standby. Inputs that arrive meanwhile are forwarded like a standby's.
+   */
+  handOver(localNow: Millis): boolean {
+    if (this.role !== 'primary' || this.protection !== 'in-sync') return false;
+    this.handoverSeq = this.seq;
+    this.link.push({ t: 'handover', epoch: this.epoch, seq: this.seq });
+    this.demote(localNow, 'planned switchover', true);
+    return true;
+  }
+
+  /**
+   * A copy the primary never declared in sync cannot be trusted to continue
+   * its associations (records may be missing): start from none of them, but
+   * keep the cookie secrets so a handshake in progress still completes.
+   */
+  private dropUntrustedCopy(reason: string): void {
+    const st = this.endpoint.exportState();
+    const dropped = st.associations.length;
+    this.endpoint.importState({ ...st, associations: [], windowUpdates: [] });
+    this.ledgers.clear();
+    if (dropped > 0) this.notices.push({ type: 'drift', reason: `${reason}: promoted without an in-sync copy, ${dropped} association(s) dropped` });
+  }
+
+  /** The other node handed over at record `seq`: take over once everything up to it is applied (the records may still be on their way). */
+  private takeHandover(localNow: Millis, seq: number): void {
+    if (this.handoverSeq !== undefined) return; // we handed over ourselves
+    if (this.synced && this.seq >= seq) this.promote(localNow, 'planned switchover', true);
+  }
+
+  // ------------------------------------------------------------ internals: primary
+
+  private holding(): boolean {
+    // From the start of a full sync on: a standby that applied it may take over at any moment.
+    return this.role === 'primary' && this.protection !== 'unprotected' && this.opts.mode === 'sync' && !this.opts.unsafeNoHold;
+  }
+
+  private record(now: Millis, ops: readonly Op[]): (SendResult | ReturnType<Endpoint['connect']> | undefined)[] {
+    const replicate = this.protection !== 'unprotected';
+    const seq = ++this.seq;
+    if (replicate) this.tap.beginRecord();
+    const results = ops.map((op) => this.exec(now, op));
+    this.drain(now, seq, true);
+    if (replicate) {
+      const entropy = this.tap.endRecord();
+      let bytes = entropy.length + 32;
+      for (const op of ops) if (op.op === 'packet' || op.op === 'send') bytes += (op.op === 'packet' ? op.bytes : op.data).length;
+      const rec: LogRecord = { seq, now, ops, entropy };
+      this.pending.push(rec);
+      this.pendingBytes += bytes;
+      this.unsent.push(rec);
+      if (this.pending.length === 1) this.lastRecordSendAt = now - this.offset;
+      if (this.pending.length > this.opts.maxPendingRecords || this.pendingBytes > this.opts.maxPendingBytes) {
+        this.loseStandby(`replication backlog over its bound (${this.pending.length} records, ${this.pendingBytes} bytes)`);
+      }
+    }
+    return results;
+  }
+
+  private onAck(localNow: Millis, seq: number): void {
+    if (seq > this.ackedSeq) {
+      this.ackedSeq = seq;
+      // Progress: the retransmission clock restarts for the oldest record still unacknowledged.
+      this.lastRecordSendAt = localNow;
+    }
+    let drop = 0;
+    while (drop < this.pending.length && this.pending[drop]!.seq <= seq) drop++;
+    if (drop > 0) {
+      this.pending.splice(0, drop);
+      this.pendingBytes = this.pending.length === 0 ? 0 : Math.max(0, this.pendingBytes - drop * 32);
+      if (this.pending.length === 0) this.pendingBytes = 0;
+    }
+    if (this.fullSyncSeq !== undefined && seq >= this.fullSyncSeq) {
+      this.fullSyncSeq = undefined;
+      this.protection = 'in-sync';
+      // §4.3: declared in sync only once everything up to now is acknowledged.
+      this.link.push({ t: 'in-sync', epoch: this.epoch, seq });
+      this.notices.push({ type: 'protection', protection: 'in-sync', reason: `standby ${this.standbyNode ?? '?'} acknowledged the full sync` });
+    }
+  }
+
+  private startFullSync(localNow: Millis, reason: string): void {
+    const state: FullState = { endpoint: this.endpoint.exportState(), ledgers: [...this.ledgers] };
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.unsent = [];
+    this.ackedSeq = 0;
+    this.fullSyncSeq = this.seq;
+    this.fullSyncSentAt = localNow;
+    this.counters.fullSyncsSent++;
+    if (this.protection !== 'joining') this.notices.push({ type: 'protection', protection: 'joining', reason });
+    this.protection = 'joining';
+    this.link.push({ t: 'full-sync', epoch: this.epoch, seq: this.seq, now: this.coreNow(localNow), state: encodePlain(state) });
+  }
+
+  private loseStandby(reason: string): void {
+    if (this.protection === 'unprotected') return;
+    this.protection = 'unprotected';
+    this.counters.unprotected++;
+    this.standbyNode = undefined;
+    this.fullSyncSeq = undefined;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.unsent = [];
+    this.notices.push({ type: 'protection', protection: 'unprotected', reason });
+    // Held datagrams go now: nobody is left to take over, so holding protects nothing.
+  }
+
+  private primaryLinkTimers(localNow: Millis, now: Millis): void {
+    if (this.standbyNode !== undefined && this.lastHeard !== undefined && localNow >= this.lastHeard + this.deadAfter()) {
+      this.loseStandby(`standby silent for ${localNow - this.lastHeard} ms`);
+      return;
+    }
+    if (this.fullSyncSeq !== undefined && localNow >= this.fullSyncSentAt + this.opts.recordRetransmit * 5) {
+      this.startFullSync(localNow, 'full sync not acknowledged');
+      return;
+    }
+    if (this.pending.length > 0 && localNow >= this.lastRecordSendAt + this.opts.recordRetransmit) {
+      this.unsent = this.pending.slice(0, RECORDS_PER_MESSAGE * 4);
+      this.counters.recordRetransmits += this.unsent.length;
+      this.lastRecordSendAt = localNow;
+    }
+    if (this.protection !== 'unprotected' && this.opts.digestInterval > 0 && localNow >= this.nextDigestAt) {
+      this.nextDigestAt = localNow + this.opts.digestInterval;
+      if (this.fullSyncSeq === undefined) this.link.push({ t: 'digest', epoch: this.epoch, seq: this.seq, digest: this.digest() });
+    }
+    void now;
+  }
+
+  private stepDown(reason: string): void {
+    this.demote(undefined, reason, false);
+  }
+
+  /** Primary → standby. A planned handover keeps the state (the copies are equal); otherwise wait for a full sync. */
+  private demote(localNow: Millis | undefined, reason: string, keepState: boolean): void {
+    this.role = 'standby';
+    this.counters.demotions++;
+    this.protection = 'unprotected';
+    this.standbyNode = undefined;
+    this.fullSyncSeq = undefined;
+    this.pending = [];
+    this.unsent = [];
+    this.pendingBytes = 0;
+    // Nothing of the old epoch may leave any more (fencing).
+    this.held = [];
+    this.heldHead = 0;
+    this.out.length = 0;
+    this.synced = keepState;
+    this.ready = false;
+    this.notices.push({ type: 'role', role: 'standby', epoch: this.epoch, reason });
+    if (localNow !== undefined) this.hello(localNow);
+  }
+
+  // ------------------------------------------------------------ internals: standby
+
+  private standbyPacket(d: Datagram): void {
+    const hit = this.synced ? this.endpoint.lookup(d.source, d.bytes) : undefined;
+    const decoded = decodePacket(d.bytes);
+    if (!decoded.ok) {
+      this.counters.packetsDroppedAsStandby++;
+      return;
+    }
+    const p = decoded.value;
+    if (hit && p.verificationTag === hit.localTag && p.chunks.every((c) => c.kind === 'heartbeat')) {
+      // §4.4: answer probes of our own address, or the peer keeps it unconfirmed.
+      const acks: Chunk[] = p.chunks.map((c) => ({ kind: 'heartbeat-ack', info: (c as Extract<Chunk, { kind: 'heartbeat' }>).info }));
+      this.out.push({
+        source: d.destination,
+        destination: d.source,
+        bytes: encodePacket({ sourcePort: p.destinationPort, destinationPort: p.sourcePort, verificationTag: hit.peerTag, chunks: acks }),
+      });
+      this.counters.heartbeatsAnswered++;
+      return;
+    }
+    const first = p.chunks[0];
+    if (hit || first?.kind === 'init' || first?.kind === 'cookie-echo') {
+      this.link.push({ t: 'forward', epoch: this.epoch, source: d.source, destination: d.destination, bytes: d.bytes });
+      this.counters.packetsForwarded++;
+      return;
+    }
+    // Never answer out-of-the-blue as a standby (§4.4): the primary may know what we do not.
+    this.counters.packetsDroppedAsStandby++;
+  }
+
+  private applyFullSync(localNow: Millis, seq: number, now: Millis, bytes: Uint8Array): void {
+    const r = decodePlain(bytes);
+    const s = r.ok ? (r.value as FullState) : undefined;
+    if (!s || typeof s !== 'object' || !s.endpoint || !Array.isArray(s.ledgers) || !this.endpoint.importState(s.endpoint)) {
+      this.counters.badMessages++;
+      this.askResync(localNow, 'undecodable full sync');
+      return;
+    }
+    this.ledgers.clear();
+    for (const [id, l] of s.ledgers) this.ledgers.set(id, l);
+    this.seq = seq;
+    this.offset = now - localNow;
+    this.lastNow = now;
+    this.synced = true;
+    this.ready = false;
+    this.reorder.clear();
+    this.expectedDigest = undefined;
+    this.resyncAskedAt = undefined;
+    this.counters.fullSyncsApplied++;
+    this.link.push({ t: 'ack', epoch: this.epoch, seq: this.seq });
+  }
+
+  private onRecords(localNow: Millis, records: readonly LogRecord[]): void {
+    if (!this.synced) {
+      this.askResync(localNow, 'records before a full sync');
+      return;
+    }
+    for (const r of records) {
+      if (r.seq <= this.seq) continue;
+      if (r.seq === this.seq + 1) this.applyRecord(localNow, r);
+      else if (this.reorder.size < MAX_REORDER_BUFFER) this.reorder.set(r.seq, r);
+      for (let next = this.reorder.get(this.seq + 1); next; next = this.reorder.get(this.seq + 1)) {
+        this.reorder.delete(next.seq);
+        this.applyRecord(localNow, next);
+      }
+      if (!this.synced) return;
+    }
+    this.link.push({ t: 'ack', epoch: this.epoch, seq: this.seq });
+    this.checkDigest(localNow);
+  }
+
+  private applyRecord(localNow: Millis, r: LogRecord): void {
+    this.tap.beginReplay(r.entropy);
+    for (const op of r.ops) this.exec(r.now, op);
+    this.drain(r.now, r.seq, false);
+    const exact = this.tap.endReplay();
+    this.seq = r.seq;
+    this.offset = r.now - localNow;
+    this.lastNow = Math.max(this.lastNow, r.now);
+    this.counters.recordsApplied++;
+    if (!exact) {
+      this.notices.push({ type: 'drift', reason: `record ${r.seq} drew different entropy` });
+      this.askResync(localNow, `entropy mismatch at record ${r.seq}`);
+    }
+  }
+
+  private checkDigest(localNow: Millis): void {
+    const e = this.expectedDigest;
+    if (!e || e.seq > this.seq) return;
+    this.expectedDigest = undefined;
+    if (e.seq < this.seq) return; // passed it while batching: the next one will do
+    if (this.digest() !== e.digest) {
+      this.counters.digestMismatches++;
+      this.notices.push({ type: 'drift', reason: `digest differs at record ${e.seq}` });
+      this.askResync(localNow, `digest differs at record ${e.seq}`);
+    }
+  }
+
+  private askResync(localNow: Millis, reason: string): void {
+    this.synced = false;
+    this.ready = false;
+    if (this.resyncAskedAt !== undefined && localNow - this.resyncAskedAt < this.opts.recordRetransmit) return;
+    this.resyncAskedAt = localNow;
+    this.link.push({ t: 'resync', epoch: this.epoch, reason });
+  }
+
+  private standbyTimers(localNow: Millis): void {
+    if (this.lastHeard === undefined) return;
+    const silent = localNow - this.lastHeard;
+    if (localNow >= this.lastHeard + this.deadAfter()) {
+      if (this.opts.autoPromote) {
+        // Not in sync: the service goes on for new associations, and the ones the copy may
+        // hold stale are dropped (their peers get an ABORT, never a silently wrong TCB).
+        this.promote(localNow, `primary silent for ${silent} ms`, true);
+      } else {
+        this.lastHeard = undefined;
+        this.notices.push({ type: 'cannot-promote', reason: `primary silent for ${silent} ms; automatic promotion is off (hasctp promote)` });
+      }
+    }
+    if (this.synced === false && this.resyncAskedAt !== undefined && localNow - this.resyncAskedAt >= this.opts.recordRetransmit * 5) {
+      this.resyncAskedAt = undefined;
+      this.askResync(localNow, 'still waiting for a full sync');
+    }
+  }
+
+  // ------------------------------------------------------------ internals: both
+
+  private deadAfter(): Millis {
+    return this.opts.heartbeatInterval * this.opts.heartbeatMisses;
+  }
+
+  private hello(localNow: Millis): void {
+    this.nextHelloAt = localNow + this.opts.heartbeatInterval;
+    this.link.push({
+      t: 'hello',
+      epoch: this.epoch,
+      node: this.node,
+      role: this.role,
+      appliedSeq: this.seq,
+      sentAt: localNow,
+      ...(this.role === 'primary' ? { protection: this.protection } : {}),
+      ...(this.handoverSeq !== undefined ? { handoverSeq: this.handoverSeq } : {}),
+    });
+  }
+
+  private digest(): number {
+    return crc32c(encodePlain({ endpoint: this.endpoint.exportState(), ledgers: [...this.ledgers] }));
+  }
+
+  private exec(now: Millis, op: Op): SendResult | ReturnType<Endpoint['connect']> | undefined {
+    const e = this.endpoint;
+    switch (op.op) {
+      case 'packet':
+        e.handlePacket(now, { source: op.source, destination: op.destination, bytes: op.bytes });
+        return undefined;
+      case 'timeout':
+        e.handleTimeout(now);
+        return undefined;
+      case 'connect':
+        return e.connect(now, op.options);
+      case 'send':
+        return e.send(now, op.assocId, op.data, op.options);
+      case 'shutdown':
+        e.shutdown(now, op.assocId);
+        return undefined;
+      case 'abort':
+        e.abort(now, op.assocId, op.reason);
+        return undefined;
+      case 'set-primary':
+        e.setPrimary(now, op.assocId, op.address);
+        return undefined;
+      case 'commit': {
+        const l = this.ledgers.get(op.assocId);
+        if (!l) return undefined;
+        const upTo = Math.min(op.delivery, l.delivered);
+        if (upTo > l.committed) {
+          l.committed = upTo;
+          let n = 0;
+          while (n < l.uncommitted.length && l.uncommitted[n]!.delivery <= upTo) n++;
+          if (n > 0) l.uncommitted.splice(0, n);
+        }
+        if (op.appState) l.appState = op.appState;
+        return undefined;
+      }
+      case 'rotate-cookie':
+        e.rotateCookieSecret(now);
+        return undefined;
+    }
+  }
+
+  /**
+   * After each record, on both roles alike (the copies must stay equal):
+   * events first (reading a message frees receive window), then datagrams.
+   */
+  private drain(now: Millis, seq: number, live: boolean): void {
+    const e = this.endpoint;
+    for (let i = 0; i < 1_000_000; i++) {
+      const ev = e.pollEvent();
+      if (!ev) break;
+      this.onCoreEvent(ev, live);
+    }
+    for (let i = 0; i < 1_000_000; i++) {
+      const d = e.pollTransmit(now);
+      if (!d) break;
+      if (!live) continue;
+      const datagram = this.own.includes(d.source) ? d : { ...d, source: this.sourceFor(d.destination) };
+      if (this.holding()) {
+        this.held.push({ seq, datagram });
+        this.counters.heldDatagrams++;
+      } else {
+        this.out.push(datagram);
+      }
+    }
+  }
+
+  private onCoreEvent(ev: EndpointEvent, live: boolean): void {
+    const x = ev.event;
+    if (x.type === 'message') {
+      let l = this.ledgers.get(ev.assocId);
+      if (!l) this.ledgers.set(ev.assocId, (l = { delivered: 0, committed: 0, uncommitted: [], appState: undefined }));
+      const d: Delivery = { delivery: ++l.delivered, streamId: x.streamId, ppid: x.ppid, unordered: x.unordered, data: x.data };
+      l.uncommitted.push(d);
+      if (live) this.app.push({ type: 'message', assocId: ev.assocId, ...d, redelivered: false });
+      return;
+    }
+    if ((x.type === 'communication-lost' || x.type === 'cannot-start' || x.type === 'shutdown-complete') && this.endpoint.associationIds().indexOf(ev.assocId) < 0) {
+      // Closed: nothing can be redelivered into it any more.
+      const l = this.ledgers.get(ev.assocId);
+      if (l) l.uncommitted = [];
+    }
+    if (live) this.app.push({ type: 'core', assocId: ev.assocId, event: x });
+  }
+
+  private sourceFor(destination: string): string {
+    const v6 = destination.includes(':');
+    return this.own.find((a) => a.includes(':') === v6) ?? this.own[0] ?? destination;
+  }
+}

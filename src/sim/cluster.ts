@@ -1,0 +1,295 @@
+/**
+ * High-availability scenarios on the simulator (DESIGN.md §4, §5): a peer
+ * endpoint talks to a cluster of a primary and a standby that present one
+ * multihomed endpoint; the primary is killed at a chosen moment; the peer's
+ * application checks that every message came back exactly once and in order
+ * and that the association never failed.
+ *
+ * The cluster link is simulated apart from the SCTP network (it carries
+ * encoded cluster messages, with its own delay, loss and reordering), so the
+ * replication protocol's own retransmission and reordering are exercised.
+ */
+import { createEndpoint, type Datagram } from '../core/endpoint.js';
+import type { ProtocolConfig } from '../core/config.js';
+import type { HmacSha256, Millis } from '../core/env.js';
+import { decodeMessage, encodeMessage, type Role } from '../cluster/state/messages.js';
+import { Replica, type ReplicationMode } from '../cluster/state/replica.js';
+import type { SimHost } from './host.js';
+import { EndpointHost, NearWrapRng, simulationConfig } from './scenarios.js';
+import { createSimulation, type Simulation } from './simulation.js';
+
+/** A cluster node as a SimHost: SCTP datagrams through the simulated network, cluster messages through `send`. */
+export class ReplicaHost implements SimHost {
+  constructor(
+    readonly replica: Replica,
+    private readonly sendLink: (bytes: Uint8Array) => void,
+    private readonly app: (now: Millis, host: ReplicaHost) => void,
+  ) {}
+  handlePacket(now: Millis, d: Datagram): void {
+    this.replica.handlePacket(now, d);
+    this.settle(now);
+  }
+  handleTimeout(now: Millis): void {
+    this.replica.handleTimeout(now);
+    this.settle(now);
+  }
+  onLink(now: Millis, bytes: Uint8Array): void {
+    const m = decodeMessage(bytes);
+    if (m.ok) this.replica.handleMessage(now, m.message);
+    this.settle(now);
+  }
+  pollTransmit(): Datagram | undefined {
+    return this.replica.pollTransmit();
+  }
+  pollTimeout(): Millis | undefined {
+    return this.replica.pollTimeout();
+  }
+  /** Lets the application act on its events, then ships cluster messages. */
+  settle(now: Millis): void {
+    this.app(now, this);
+    for (let i = 0; i < 100_000; i++) {
+      const m = this.replica.pollLink();
+      if (!m) break;
+      this.sendLink(encodeMessage(m));
+    }
+  }
+}
+
+export interface FailoverOptions {
+  readonly seed: number;
+  readonly hmac: HmacSha256;
+  /** Messages the peer sends (each is echoed by the cluster's application). */
+  readonly messages: number;
+  /** Virtual time of the primary's death; undefined: never. */
+  readonly killAt: Millis | undefined;
+  /** Peer paths. */
+  readonly loss?: number;
+  readonly reorder?: number;
+  readonly duplicate?: number;
+  /** Cluster link. */
+  readonly linkLoss?: number;
+  readonly linkReorder?: number;
+  readonly mode?: ReplicationMode;
+  /** Negative control: no output hold. */
+  readonly unsafeNoHold?: boolean;
+  /** The cluster's application commits what it answered (default true). */
+  readonly commit?: boolean;
+  /** The cluster initiates the association instead of the peer. */
+  readonly clusterInitiates?: boolean;
+  /** Peer sends one message per `interval` ms (default 2). */
+  readonly interval?: Millis;
+  /** The peer shuts the association down once all echoes arrived. */
+  readonly shutdown?: boolean;
+  readonly maxTime?: Millis;
+  readonly config?: Partial<ProtocolConfig>;
+}
+
+export interface FailoverResult {
+  /** The run stopped early: the simulator went idle, or hit its bounds. */
+  readonly error: string | undefined;
+  /** Echoes the peer got (first copies). */
+  readonly echoed: number;
+  readonly lost: number;
+  readonly duplicated: number;
+  readonly reordered: number;
+  readonly corrupted: number;
+  /** The association failed at the peer (ABORT, COMMUNICATION LOST, cannot start). */
+  readonly failures: readonly string[];
+  /** The standby took over. */
+  readonly promoted: boolean;
+  /** Messages re-delivered to the promoted standby's application. */
+  readonly redelivered: number;
+  /** Last echo before the kill, first after (virtual ms), when both exist. */
+  readonly outage: Millis | undefined;
+  readonly virtualMs: Millis;
+  readonly shutdownComplete: boolean;
+}
+
+const PEER = ['10.1.0.9'];
+const PRIMARY = ['10.1.0.1'];
+const STANDBY = ['10.1.0.2'];
+const PORT = 2905;
+const STREAMS = 3;
+
+function payload(index: number): Uint8Array {
+  const size = 4 + ((index * 131) % 1200);
+  const out = new Uint8Array(size);
+  new DataView(out.buffer).setUint32(0, index);
+  for (let i = 4; i < size; i++) out[i] = (index * 7 + i) & 0xff;
+  return out;
+}
+
+function intact(d: Uint8Array, index: number): boolean {
+  const want = payload(index);
+  if (want.length !== d.length) return false;
+  for (let i = 0; i < d.length; i++) if (want[i] !== d[i]) return false;
+  return true;
+}
+
+/**
+ * One failover run: the peer connects to the cluster (or the cluster to the
+ * peer), sends numbered messages on several streams, the primary dies at
+ * `killAt`, the standby takes over.
+ */
+export function runFailoverSimulation(o: FailoverOptions): FailoverResult {
+  const sim: Simulation = createSimulation({
+    seed: o.seed,
+    traceLimit: 0,
+    defaultLink: { delay: 5, jitter: 2, loss: o.loss ?? 0, duplicate: o.duplicate ?? 0, reorder: o.reorder ?? 0, reorderDelay: 10 },
+  });
+  const config = { ...simulationConfig, pfMaxRetrans: 0, ...o.config };
+  const linkRng = sim.forkRng();
+  const clusterAddresses = [...PRIMARY, ...STANDBY];
+  const hosts = new Map<string, ReplicaHost>();
+  let promoted = false;
+  let redelivered = 0;
+
+  // The cluster link: its own delay, loss and reordering, nothing delivered to a dead node.
+  const linkTo = (to: string) => (bytes: Uint8Array) => {
+    if (linkRng.nextFloat() < (o.linkLoss ?? 0)) return;
+    const delay = 0.2 + linkRng.nextFloat() * 0.1 + (linkRng.nextFloat() < (o.linkReorder ?? 0) ? linkRng.nextFloat() * 2 : 0);
+    sim.after(delay, (s) => {
+      if (s.isAlive(to)) hosts.get(to)!.onLink(s.now, bytes);
+    }, 'cluster-link');
+  };
+
+  // The cluster's application: echo every message, and commit it in the same record.
+  const echoApp = (now: Millis, host: ReplicaHost): void => {
+    const r = host.replica;
+    for (let ev = r.pollEvent(); ev; ev = r.pollEvent()) {
+      if (ev.type !== 'message') continue;
+      if (ev.redelivered) redelivered++;
+      const ops = [
+        { op: 'send' as const, assocId: ev.assocId, data: ev.data, options: { streamId: ev.streamId, ppid: ev.ppid, unordered: ev.unordered } },
+        ...(o.commit === false ? [] : [{ op: 'commit' as const, assocId: ev.assocId, delivery: ev.delivery }]),
+      ];
+      r.apply(now, ops);
+    }
+    for (let n = r.pollNotice(); n; n = r.pollNotice()) if (n.type === 'role' && n.role === 'primary' && r.currentEpoch > 0) promoted = true;
+  };
+
+  const makeNode = (name: string, role: Role, own: readonly string[], other: string): ReplicaHost => {
+    const replica = new Replica({
+      node: name,
+      role,
+      endpoint: { localAddresses: clusterAddresses, port: PORT, config, hmac: o.hmac },
+      ownAddresses: own,
+      rng: new NearWrapRng(sim.forkRng()),
+      now: 0,
+      mode: o.mode ?? 'sync',
+      unsafeNoHold: o.unsafeNoHold ?? false,
+      recordRetransmit: 5,
+      heartbeatInterval: 20,
+      heartbeatMisses: 3,
+      digestInterval: 200,
+    });
+    const h = new ReplicaHost(replica, linkTo(other), echoApp);
+    hosts.set(name, h);
+    return h;
+  };
+  const p = makeNode('p', 'primary', PRIMARY, 's');
+  const s = makeNode('s', 'standby', STANDBY, 'p');
+  sim.addNode('p', PRIMARY, p);
+  sim.addNode('s', STANDBY, s);
+  sim.at(0, (x) => {
+    p.replica.linkState(x.now, true);
+    s.replica.linkState(x.now, true);
+    p.settle(x.now);
+    s.settle(x.now);
+  });
+
+  // The peer: sends numbered messages, checks the echoes.
+  const failures: string[] = [];
+  const seen = new Map<number, number>();
+  const lastPerStream = new Map<number, number>();
+  let duplicated = 0;
+  let reordered = 0;
+  let corrupted = 0;
+  let sent = 0;
+  let assocId: number | undefined;
+  let lastBeforeKill: Millis | undefined;
+  let firstAfterKill: Millis | undefined;
+  let shutdownComplete = false;
+  let shutdownAsked = false;
+  let pumping = false;
+  const interval = o.interval ?? 2;
+  // One message per interval while the peer's send queue takes it.
+  const pump = (x: Simulation): void => {
+    if (assocId === undefined || sent >= o.messages) return;
+    const r = peer.endpoint.send(x.now, assocId, payload(sent), { streamId: sent % STREAMS, ppid: 3 });
+    if (r.ok) sent++;
+    if (sent < o.messages) x.after(interval, pump, 'peer-send');
+  };
+  const peer = new EndpointHost(
+    createEndpoint({ localAddresses: PEER, port: 4000, config, rng: new NearWrapRng(sim.forkRng()), hmac: o.hmac, now: 0 }),
+    (now, host) => {
+      for (const { e } of host.events.splice(0)) {
+        const x = e.event;
+        if (x.type === 'communication-up' || x.type === 'restart') assocId = e.assocId;
+        else if (x.type === 'communication-lost' || x.type === 'cannot-start') failures.push(`${x.type} ${x.reason}`);
+        else if (x.type === 'shutdown-complete') shutdownComplete = true;
+        else if (x.type === 'message') {
+          const index = new DataView(x.data.buffer, x.data.byteOffset, x.data.byteLength).getUint32(0);
+          if (!intact(x.data, index)) corrupted++;
+          const n = seen.get(index) ?? 0;
+          seen.set(index, n + 1);
+          if (n > 0) duplicated++;
+          else {
+            if (o.killAt === undefined || now < o.killAt) lastBeforeKill = now;
+            else firstAfterKill ??= now;
+            const last = lastPerStream.get(x.streamId);
+            if (last !== undefined && last > index) reordered++;
+            lastPerStream.set(x.streamId, index);
+          }
+        }
+      }
+      if (assocId === undefined) return;
+      if (!pumping && sent < o.messages) {
+        pumping = true;
+        sim.at(now, pump, 'peer-send');
+      }
+      if (o.shutdown && !shutdownAsked && seen.size >= o.messages) {
+        shutdownAsked = true;
+        host.endpoint.shutdown(now, assocId);
+      }
+    },
+  );
+  sim.addNode('peer', PEER, peer);
+
+  if (o.clusterInitiates) {
+    sim.at(1, (x) => {
+      p.replica.apply(x.now, [{ op: 'connect', options: { remoteAddresses: PEER, remotePort: 4000 } }]);
+      p.settle(x.now);
+    });
+  } else {
+    sim.at(1, (x) => {
+      // A peer configured with every address of the cluster (as M3UA/Diameter peers are).
+      peer.endpoint.connect(x.now, { remoteAddresses: [...PRIMARY, ...STANDBY], remotePort: PORT });
+    });
+  }
+  if (o.killAt !== undefined) sim.at(o.killAt, (x) => x.killNode('p'), 'kill-primary');
+
+  const done = (): boolean => (o.shutdown ? shutdownComplete : seen.size >= o.messages) || failures.length > 0;
+  let virtualMs: Millis;
+  let error: string | undefined;
+  try {
+    virtualMs = sim.runUntil(done, o.maxTime ?? 120_000);
+  } catch (e) {
+    virtualMs = sim.now;
+    error = e instanceof Error ? e.message : String(e);
+  }
+  return {
+    error,
+    echoed: seen.size,
+    lost: o.messages - seen.size,
+    duplicated,
+    reordered,
+    corrupted,
+    failures,
+    promoted,
+    redelivered,
+    outage: o.killAt !== undefined && lastBeforeKill !== undefined && firstAfterKill !== undefined ? firstAfterKill - lastBeforeKill : undefined,
+    virtualMs,
+    shutdownComplete,
+  };
+}
