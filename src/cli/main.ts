@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { decodeCommand } from './decode.js';
+import { addClusterCommands } from './cluster.js';
 import { serverCommand } from './server.js';
 import { clientCommand, HEADER_SIZE } from './client.js';
 import { cliLogger, LOG_LEVELS, type LogLevel } from './log.js';
@@ -180,6 +181,8 @@ export function buildProgram(): Command {
         });
       },
     );
+
+  addClusterCommands(program, { logLevelOption, usageError: (m) => new UsageError(m) });
 
   for (const c of [program, ...program.commands]) c.showSuggestionAfterError(false).exitOverride();
   return program;

@@ -22,6 +22,8 @@ export type Op =
   | { readonly op: 'shutdown'; readonly assocId: number }
   | { readonly op: 'abort'; readonly assocId: number; readonly reason?: Uint8Array }
   | { readonly op: 'set-primary'; readonly assocId: number; readonly address: string }
+  /** ASCONF Set Primary Address (RFC 5061): ask the peer to send to `address` of ours. */
+  | { readonly op: 'request-peer-primary'; readonly assocId: number; readonly address: string }
   /**
    * The application is done with deliveries up to `delivery` (cumulative) of
    * an association, and (optionally) its own state after them: what a

@@ -777,6 +777,12 @@ export class Replica {
       case 'set-primary':
         e.setPrimary(now, op.assocId, op.address);
         return undefined;
+      case 'request-peer-primary': {
+        // Only where the core offers ADD-IP (RFC 5061); otherwise the peer moves on its own timeouts.
+        const ask = (e as unknown as { requestPeerPrimary?: (now: Millis, assocId: number, address: string) => unknown }).requestPeerPrimary;
+        if (typeof ask === 'function') ask.call(e, now, op.assocId, op.address);
+        return undefined;
+      }
       case 'commit': {
         const l = this.ledgers.get(op.assocId);
         if (!l) return undefined;

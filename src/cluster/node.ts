@@ -1,0 +1,314 @@
+/**
+ * A cluster node (`hasctp node --config FILE`, or `createClusterNode` from the
+ * library): the Replica (cluster/state) driven by real I/O. It owns the SCTP
+ * transport on this host's addresses, the TCP cluster link, the one timer
+ * and the clock, and runs the configured application.
+ *
+ * Every input is followed by one pump: application events (whose replies are
+ * applied as records), notices (logged), cluster messages (sent on the link),
+ * then every datagram the replica releases goes out in one transport batch.
+ */
+import type { Logger } from 'pino';
+import type { Datagram } from '../core/endpoint.js';
+import type { Millis } from '../core/env.js';
+import { hmacSha256, CryptoRng, monotonicNow } from '../runtime/env.js';
+import { openTransport } from '../runtime/transports.js';
+import type { IncomingDatagram, OutgoingDatagram, Transport } from '../transport/transport.js';
+import { decodePacket } from '../wire/packet.js';
+import { createApp, type ClusterApp } from './apps.js';
+import { clusterAddresses, type NodeConfig } from './config.js';
+import { TcpLink } from './link/tcp-link.js';
+import type { ClusterMessage } from './state/messages.js';
+import { Replica, type AppEvent, type Notice } from './state/replica.js';
+
+export interface FailoverTimings {
+  readonly reason: string;
+  /** Wall-clock time of the promotion (ms since the epoch). */
+  readonly at: number;
+  /** From the last message heard from the old primary to the promotion. */
+  readonly detectionMs: number | undefined;
+  /** Promotion to the first SCTP packet sent. */
+  readonly firstPacketOutMs: number | undefined;
+  /** Promotion to the first SACK received from a peer. */
+  readonly firstSackInMs: number | undefined;
+}
+
+export interface NodeStatus {
+  readonly node: string;
+  readonly role: string;
+  readonly epoch: number;
+  readonly protection: string;
+  readonly appliedSeq: number;
+  readonly lagRecords: number;
+  readonly link: { readonly up: boolean } & TcpLink['counters'];
+  readonly replication: Replica['counters'];
+  readonly associations: number;
+  readonly app: Record<string, unknown>;
+  readonly lastFailover: FailoverTimings | undefined;
+}
+
+export interface ClusterNodeOptions {
+  readonly config: NodeConfig;
+  readonly logger: Logger;
+  /** Called on role and protection changes (the CLI prints them; tests wait on them). */
+  readonly onNotice?: (n: Notice) => void;
+  /** The application; default: the one the config names. */
+  readonly app?: ClusterApp;
+}
+
+export class ClusterNode {
+  readonly replica: Replica;
+  readonly config: NodeConfig;
+  private readonly logger: Logger;
+  private readonly app: ClusterApp;
+  private transport: Transport | undefined;
+  private link: TcpLink | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly udpPorts = new Map<string, number>();
+  private pumping = false;
+  private closed = false;
+  private connectAsked = false;
+  private lastHeardFromPrimary: Millis | undefined;
+  private failover: { reason: string; at: number; t0: Millis; detectionMs: number | undefined; out?: Millis; sack?: Millis } | undefined;
+
+  constructor(private readonly o: ClusterNodeOptions) {
+    this.config = o.config;
+    this.logger = o.logger;
+    this.app = o.app ?? createApp(o.config.app);
+    const c = o.config;
+    this.replica = new Replica({
+      node: c.node,
+      role: c.role,
+      endpoint: { localAddresses: clusterAddresses(c), port: c.sctp.port, config: c.protocol, hmac: hmacSha256 },
+      ownAddresses: c.sctp.addresses,
+      rng: new CryptoRng(),
+      now: monotonicNow(),
+      mode: c.cluster.mode,
+      heartbeatInterval: c.cluster.heartbeatInterval,
+      heartbeatMisses: c.cluster.heartbeatMisses,
+      autoPromote: c.cluster.autoPromote,
+      unsafeNoHold: c.cluster.unsafeNoHold,
+    });
+  }
+
+  async start(): Promise<void> {
+    const c = this.config;
+    this.transport = await openTransport({
+      transport: c.sctp.transport,
+      localAddresses: c.sctp.addresses,
+      ...(c.sctp.udpPort !== undefined && { udpPort: c.sctp.udpPort }),
+      ...(c.sctp.remoteUdpPort !== undefined && { remoteUdpPort: c.sctp.remoteUdpPort }),
+    });
+    this.transport.onDatagrams = (batch) => this.onDatagrams(batch);
+    this.link = new TcpLink({
+      ...(c.cluster.listen && { listen: c.cluster.listen }),
+      ...(c.cluster.dial && { dial: c.cluster.dial }),
+      key: c.cluster.key,
+      onMessage: (m) => this.onLinkMessage(m),
+      onState: (up) => {
+        this.logger.info({ up }, up ? 'cluster link up' : 'cluster link down');
+        this.replica.linkState(monotonicNow(), up);
+        this.pump();
+      },
+      onReject: (reason) => this.logger.warn({ reason }, 'cluster link frame rejected; connection dropped'),
+    });
+    try {
+      await this.link.start();
+    } catch (e) {
+      await this.transport.close();
+      throw e;
+    }
+    this.logger.info({ node: c.node, role: c.role, addresses: c.sctp.addresses, endpoint: clusterAddresses(c), port: c.sctp.port, transport: c.sctp.transport, mode: c.cluster.mode }, 'cluster node started');
+    this.pump();
+  }
+
+  /** Forced or operator promotion (`hasctp promote`). */
+  promote(force: boolean): boolean {
+    const ok = this.replica.promote(monotonicNow(), force ? 'operator promote --force' : 'operator promote', force);
+    this.pump();
+    return ok;
+  }
+
+  /** Planned switchover (`hasctp failover`). */
+  handOver(): boolean {
+    const ok = this.replica.handOver(monotonicNow());
+    this.pump();
+    return ok;
+  }
+
+  status(): NodeStatus {
+    const f = this.failover;
+    return {
+      node: this.config.node,
+      role: this.replica.currentRole,
+      epoch: this.replica.currentEpoch,
+      protection: this.replica.protectionState,
+      appliedSeq: this.replica.appliedSeq,
+      lagRecords: this.replica.lagRecords,
+      link: { up: this.link?.up ?? false, ...(this.link?.counters ?? { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, rejected: 0, connects: 0, disconnects: 0 }) },
+      replication: { ...this.replica.counters },
+      associations: this.replica.endpoint.associationIds().length,
+      app: this.app.report(),
+      lastFailover: f && {
+        reason: f.reason,
+        at: f.at,
+        detectionMs: f.detectionMs,
+        firstPacketOutMs: f.out === undefined ? undefined : f.out - f.t0,
+        firstSackInMs: f.sack === undefined ? undefined : f.sack - f.t0,
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.link?.close();
+    await this.transport?.close();
+  }
+
+  // ------------------------------------------------------------ inputs
+
+  private onDatagrams(batch: IncomingDatagram[]): void {
+    if (this.closed) return;
+    const now = monotonicNow();
+    for (const d of batch) {
+      if (d.udpSourcePort !== undefined && this.replica.currentRole === 'primary') this.udpPorts.set(d.source, d.udpSourcePort);
+      if (this.failover && this.failover.sack === undefined && hasSack(d.bytes)) this.failover.sack = now;
+      this.replica.handlePacket(now, { source: d.source, destination: d.destination, bytes: d.bytes });
+    }
+    this.pump();
+  }
+
+  private onLinkMessage(m: ClusterMessage): void {
+    if (this.closed) return;
+    const now = monotonicNow();
+    if (this.replica.currentRole === 'standby') this.lastHeardFromPrimary = now;
+    this.replica.handleMessage(now, m);
+    this.pump();
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    if (this.closed) return;
+    this.replica.handleTimeout(monotonicNow());
+    this.pump();
+  }
+
+  // ------------------------------------------------------------ the pump
+
+  private pump(): void {
+    if (this.pumping || this.closed) return;
+    this.pumping = true;
+    try {
+      for (let round = 0; round < 10_000; round++) {
+        let work = false;
+        for (let n = this.replica.pollNotice(); n; n = this.replica.pollNotice()) {
+          work = true;
+          this.onNotice(n);
+        }
+        for (let e = this.replica.pollEvent(); e; e = this.replica.pollEvent()) {
+          work = true;
+          this.onAppEvent(e);
+        }
+        if (this.replica.currentRole === 'primary' && this.config.connect && !this.connectAsked) {
+          this.connectAsked = true;
+          if (this.replica.endpoint.associationIds().length === 0) {
+            const c = this.config.connect;
+            this.replica.apply(monotonicNow(), [{ op: 'connect', options: { remoteAddresses: c.addresses, remotePort: c.port, ...(c.streams !== undefined && { outboundStreams: c.streams }) } }]);
+            work = true;
+          }
+        }
+        for (let m = this.replica.pollLink(); m; m = this.replica.pollLink()) {
+          work = true;
+          this.link?.send(m);
+        }
+        const out: OutgoingDatagram[] = [];
+        for (let d = this.replica.pollTransmit(); d; d = this.replica.pollTransmit()) out.push(this.outgoing(d));
+        if (out.length > 0) {
+          work = true;
+          if (this.failover && this.failover.out === undefined) this.failover.out = monotonicNow();
+          this.transport?.send(out);
+        }
+        if (!work) break;
+      }
+    } finally {
+      this.pumping = false;
+    }
+    this.arm();
+  }
+
+  private outgoing(d: Datagram): OutgoingDatagram {
+    const port = this.udpPorts.get(d.destination);
+    return port === undefined ? d : { ...d, remoteUdpPort: port };
+  }
+
+  private arm(): void {
+    const at = this.replica.pollTimeout();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (at === undefined || this.closed) return;
+    const delay = Math.max(0, at - monotonicNow());
+    this.timer = setTimeout(() => this.onTimer(), Math.ceil(delay));
+  }
+
+  private onAppEvent(e: AppEvent): void {
+    if (e.type === 'core') {
+      const ev = e.event;
+      if (ev.type === 'communication-up' || ev.type === 'communication-lost' || ev.type === 'restart' || ev.type === 'shutdown-complete' || ev.type === 'cannot-start') {
+        this.logger.info({ assocId: e.assocId, event: ev.type, ...('peerAddresses' in ev && { peerAddresses: ev.peerAddresses }) }, `association ${ev.type}`);
+      } else if (ev.type === 'peer-address-change') {
+        this.logger.info({ assocId: e.assocId, address: ev.address, state: ev.state }, 'path state');
+      }
+    }
+    const ops = this.app.onEvent(e);
+    if (ops.length > 0) this.replica.apply(monotonicNow(), ops);
+  }
+
+  private onNotice(n: Notice): void {
+    const now = monotonicNow();
+    switch (n.type) {
+      case 'role':
+        this.logger.warn({ role: n.role, epoch: n.epoch, reason: n.reason }, `now ${n.role}`);
+        if (n.role === 'primary' && n.epoch > 0) {
+          this.failover = { reason: n.reason, at: Date.now(), t0: now, detectionMs: this.lastHeardFromPrimary === undefined ? undefined : now - this.lastHeardFromPrimary };
+          this.udpPorts.clear();
+          this.afterTakeover();
+        }
+        break;
+      case 'protection':
+        this.logger.info({ protection: n.protection, reason: n.reason }, `associations ${n.protection}`);
+        break;
+      case 'drift':
+        this.logger.warn({ reason: n.reason }, 'replication drift');
+        break;
+      case 'cannot-promote':
+        this.logger.warn({ reason: n.reason }, 'cannot promote');
+        break;
+    }
+    this.o.onNotice?.(n);
+  }
+
+  /**
+   * DESIGN.md §4.5: after a takeover, ask each peer to make this node's
+   * address its primary path (ASCONF Set Primary, RFC 5061) where the
+   * association negotiated ADD-IP and AUTH.
+   */
+  private afterTakeover(): void {
+    if (!this.config.setPeerPrimary) return;
+    const address = this.config.sctp.addresses[0]!;
+    const ops = this.replica.endpoint.associationIds().map((assocId) => ({ op: 'request-peer-primary' as const, assocId, address }));
+    if (ops.length > 0) this.replica.apply(monotonicNow(), ops);
+  }
+}
+
+function hasSack(bytes: Uint8Array): boolean {
+  const p = decodePacket(bytes, { checksum: 'skip' });
+  return p.ok && p.value.chunks.some((c) => c.kind === 'sack');
+}
+
+export async function createClusterNode(o: ClusterNodeOptions): Promise<ClusterNode> {
+  const n = new ClusterNode(o);
+  await n.start();
+  return n;
+}
