@@ -82,6 +82,10 @@ export interface FailoverOptions {
   readonly shutdown?: boolean;
   readonly maxTime?: Millis;
   readonly config?: Partial<ProtocolConfig>;
+  /** Planned switchover (`hasctp failover`) at this time instead of a kill. */
+  readonly handoverAt?: Millis;
+  /** The cluster link (and so the standby's join) comes up only at this time (default 0). */
+  readonly joinAt?: Millis;
 }
 
 export interface FailoverResult {
@@ -103,6 +107,10 @@ export interface FailoverResult {
   readonly outage: Millis | undefined;
   readonly virtualMs: Millis;
   readonly shutdownComplete: boolean;
+  /** `handoverAt` was accepted (the primary had a standby in sync). */
+  readonly handedOver: boolean;
+  /** T3-rtx expiries at the peer while its association lives (a planned switchover should cause none). */
+  readonly peerT3Expiries: number;
 }
 
 const PEER = ['10.1.0.9'];
@@ -142,10 +150,12 @@ export function runFailoverSimulation(o: FailoverOptions): FailoverResult {
   const clusterAddresses = [...PRIMARY, ...STANDBY];
   const hosts = new Map<string, ReplicaHost>();
   let promoted = false;
+  let handedOver = false;
   let redelivered = 0;
 
   // The cluster link: its own delay, loss and reordering, nothing delivered to a dead node.
   const linkTo = (to: string) => (bytes: Uint8Array) => {
+    if (sim.now < (o.joinAt ?? 0)) return; // the link is not up yet
     if (linkRng.nextFloat() < (o.linkLoss ?? 0)) return;
     const delay = 0.2 + linkRng.nextFloat() * 0.1 + (linkRng.nextFloat() < (o.linkReorder ?? 0) ? linkRng.nextFloat() * 2 : 0);
     sim.after(delay, (s) => {
@@ -165,7 +175,12 @@ export function runFailoverSimulation(o: FailoverOptions): FailoverResult {
       ];
       r.apply(now, ops);
     }
-    for (let n = r.pollNotice(); n; n = r.pollNotice()) if (n.type === 'role' && n.role === 'primary' && r.currentEpoch > 0) promoted = true;
+    for (let n = r.pollNotice(); n; n = r.pollNotice()) {
+      if (n.type !== 'role' || n.role !== 'primary' || r.currentEpoch === 0) continue;
+      promoted = true;
+      // As `hasctp node` with a `connect` section: a primary without the association starts it.
+      if (o.clusterInitiates && r.endpoint.associationIds().length === 0) r.apply(now, [{ op: 'connect', options: { remoteAddresses: PEER, remotePort: 4000 } }]);
+    }
   };
 
   const makeNode = (name: string, role: Role, own: readonly string[], other: string): ReplicaHost => {
@@ -191,7 +206,7 @@ export function runFailoverSimulation(o: FailoverOptions): FailoverResult {
   const s = makeNode('s', 'standby', STANDBY, 'p');
   sim.addNode('p', PRIMARY, p);
   sim.addNode('s', STANDBY, s);
-  sim.at(0, (x) => {
+  sim.at(o.joinAt ?? 0, (x) => {
     p.replica.linkState(x.now, true);
     s.replica.linkState(x.now, true);
     p.settle(x.now);
@@ -268,7 +283,21 @@ export function runFailoverSimulation(o: FailoverOptions): FailoverResult {
     });
   }
   if (o.killAt !== undefined) sim.at(o.killAt, (x) => x.killNode('p'), 'kill-primary');
+  if (o.handoverAt !== undefined) {
+    sim.at(o.handoverAt, (x) => {
+      handedOver = p.replica.handOver(x.now);
+      p.settle(x.now);
+    }, 'handover');
+  }
 
+  const peerT3 = (): number => {
+    let n = 0;
+    for (const id of peer.endpoint.associationIds()) {
+      const a = peer.endpoint.snapshot(id);
+      if (a && 'tcb' in a.fsm) n += a.fsm.tcb.counters.t3Expireds;
+    }
+    return n;
+  };
   const done = (): boolean => (o.shutdown ? shutdownComplete : seen.size >= o.messages) || failures.length > 0;
   let virtualMs: Millis;
   let error: string | undefined;
@@ -291,5 +320,7 @@ export function runFailoverSimulation(o: FailoverOptions): FailoverResult {
     outage: o.killAt !== undefined && lastBeforeKill !== undefined && firstAfterKill !== undefined ? firstAfterKill - lastBeforeKill : undefined,
     virtualMs,
     shutdownComplete,
+    handedOver,
+    peerT3Expiries: peerT3(),
   };
 }

@@ -124,6 +124,10 @@ interface FullState {
 }
 
 const RECORDS_PER_MESSAGE = 512;
+/** Packets held during a planned switchover, and forwarded ones kept by the standby taking over. */
+const MAX_DEFERRED = 10_000;
+/** A planned switchover that has not completed by then is abandoned. */
+const HANDOVER_TIMEOUT = 2000;
 const MAX_REORDER_BUFFER = 4096;
 
 export class Replica {
@@ -180,6 +184,12 @@ export class Replica {
   private resyncAskedAt: Millis | undefined;
   /** Set on a primary that handed over, until the other node is primary. */
   private handoverSeq: number | undefined;
+  /** A planned switchover in progress on the primary: inputs wait while the standby catches up. */
+  private handingOver: { readonly since: Millis; readonly deferred: Datagram[] } | undefined;
+  /** Standby: packets the (handing-over) primary forwarded before this node took over. */
+  private readonly earlyForwards: Datagram[] = [];
+  /** Standby: a handover announced for a record not applied yet. */
+  private pendingHandover: number | undefined;
 
   // both
   private lastHeard: Millis | undefined;
@@ -263,6 +273,10 @@ export class Replica {
   /** An SCTP datagram reached one of this host's addresses. */
   handlePacket(localNow: Millis, d: Datagram): void {
     if (this.role === 'primary') {
+      if (this.handingOver) {
+        if (this.handingOver.deferred.length < MAX_DEFERRED) this.handingOver.deferred.push(d);
+        return;
+      }
       this.record(this.coreNow(localNow), [{ op: 'packet', source: d.source, destination: d.destination, bytes: d.bytes }]);
       return;
     }
@@ -272,7 +286,7 @@ export class Replica {
   handleTimeout(localNow: Millis): void {
     const now = this.coreNow(localNow);
     if (this.role === 'primary') {
-      const due = this.endpoint.pollTimeout();
+      const due = this.handingOver ? undefined : this.endpoint.pollTimeout();
       // The same comparison as pollTimeout's (local time), so rounding in the offset cannot strand a deadline.
       if (due !== undefined && due - this.offset <= localNow) {
         this.lastNow = Math.max(now, due);
@@ -295,6 +309,7 @@ export class Replica {
       if (this.fullSyncSeq !== undefined) t = Math.min(t, this.fullSyncSentAt + this.opts.recordRetransmit * 5);
       if (this.protection !== 'unprotected' && this.opts.digestInterval > 0) t = Math.min(t, this.nextDigestAt);
       if (this.lastHeard !== undefined && this.standbyNode !== undefined) t = Math.min(t, this.lastHeard + this.deadAfter());
+      if (this.handingOver) t = Math.min(t, this.handingOver.since + HANDOVER_TIMEOUT);
     } else if (this.lastHeard !== undefined) {
       t = Math.min(t, this.lastHeard + this.deadAfter());
     }
@@ -351,6 +366,12 @@ export class Replica {
   }
 
   handleMessage(localNow: Millis, m: ClusterMessage): void {
+    // A forwarded SCTP packet is not replicated state: any node's copy is worth processing
+    // (SCTP discards what is stale), even from a node that has not learned the new epoch yet.
+    if (m.t === 'forward' && m.epoch < this.epoch) {
+      if (this.role === 'primary') this.record(this.coreNow(localNow), [{ op: 'packet', source: m.source, destination: m.destination, bytes: m.bytes }]);
+      return;
+    }
     if (m.epoch < this.epoch) {
       // Fencing: a deposed primary's records (and anything else from an older epoch) are ignored.
       this.counters.staleMessages++;
@@ -388,7 +409,10 @@ export class Replica {
       case 'hello-ack':
         return;
       case 'ack':
-        if (this.role === 'primary') this.onAck(localNow, m.seq);
+        if (this.role === 'primary') {
+          this.onAck(localNow, m.seq);
+          this.finishHandover(localNow);
+        }
         return;
       case 'resync':
         if (this.role === 'primary') {
@@ -398,6 +422,8 @@ export class Replica {
         return;
       case 'forward':
         if (this.role === 'primary') this.record(this.coreNow(localNow), [{ op: 'packet', source: m.source, destination: m.destination, bytes: m.bytes }]);
+        // From a primary handing over to us: kept until we take over.
+        else if (this.earlyForwards.length < MAX_DEFERRED) this.earlyForwards.push({ source: m.source, destination: m.destination, bytes: m.bytes });
         return;
       case 'full-sync':
         if (this.role === 'standby') this.applyFullSync(localNow, m.seq, m.now, m.state);
@@ -446,6 +472,7 @@ export class Replica {
       this.app.push({ type: 'app-state', assocId, appState: l.appState, committed: l.committed });
       for (const d of l.uncommitted) this.app.push({ type: 'message', assocId, ...d, redelivered: true });
     }
+    for (const d of this.earlyForwards.splice(0)) this.record(this.coreNow(localNow), [{ op: 'packet', source: d.source, destination: d.destination, bytes: d.bytes }]);
     this.hello(localNow);
     return true;
   }
@@ -456,11 +483,30 @@ export class Replica {
    * standby. Inputs that arrive meanwhile are forwarded like a standby's.
    */
   handOver(localNow: Millis): boolean {
-    if (this.role !== 'primary' || this.protection !== 'in-sync') return false;
+    if (this.role !== 'primary' || this.protection !== 'in-sync' || this.handingOver) return false;
+    // Packets that arrive from now on wait; once the standby acknowledged every record and
+    // every held datagram left, the role passes and the waiting packets follow it.
+    this.handingOver = { since: localNow, deferred: [] };
+    this.finishHandover(localNow);
+    return true;
+  }
+
+  private finishHandover(localNow: Millis): void {
+    const h = this.handingOver;
+    if (!h || this.role !== 'primary') return;
+    if (this.protection !== 'in-sync' || localNow >= h.since + HANDOVER_TIMEOUT) {
+      // The standby went away or did not catch up: stay primary and process what waited.
+      this.handingOver = undefined;
+      this.notices.push({ type: 'cannot-promote', reason: 'planned switchover abandoned: the standby did not catch up' });
+      for (const d of h.deferred) this.record(this.coreNow(localNow), [{ op: 'packet', source: d.source, destination: d.destination, bytes: d.bytes }]);
+      return;
+    }
+    if (this.ackedSeq < this.seq || this.heldHead < this.held.length || this.unsent.length > 0) return;
+    this.handingOver = undefined;
     this.handoverSeq = this.seq;
     this.link.push({ t: 'handover', epoch: this.epoch, seq: this.seq });
     this.demote(localNow, 'planned switchover', true);
-    return true;
+    for (const d of h.deferred) this.link.push({ t: 'forward', epoch: this.epoch, source: d.source, destination: d.destination, bytes: d.bytes });
   }
 
   /**
@@ -479,7 +525,10 @@ export class Replica {
   /** The other node handed over at record `seq`: take over once everything up to it is applied (the records may still be on their way). */
   private takeHandover(localNow: Millis, seq: number): void {
     if (this.handoverSeq !== undefined) return; // we handed over ourselves
-    if (this.synced && this.seq >= seq) this.promote(localNow, 'planned switchover', true);
+    if (this.synced && this.seq >= seq) {
+      this.pendingHandover = undefined;
+      this.promote(localNow, 'planned switchover', true);
+    } else this.pendingHandover = seq;
   }
 
   // ------------------------------------------------------------ internals: primary
@@ -561,6 +610,7 @@ export class Replica {
   }
 
   private primaryLinkTimers(localNow: Millis, now: Millis): void {
+    if (this.handingOver) this.finishHandover(localNow);
     if (this.standbyNode !== undefined && this.lastHeard !== undefined && localNow >= this.lastHeard + this.deadAfter()) {
       this.loseStandby(`standby silent for ${localNow - this.lastHeard} ms`);
       return;
@@ -626,14 +676,11 @@ export class Replica {
       this.counters.heartbeatsAnswered++;
       return;
     }
-    const first = p.chunks[0];
-    if (hit || first?.kind === 'init' || first?.kind === 'cookie-echo') {
-      this.link.push({ t: 'forward', epoch: this.epoch, source: d.source, destination: d.destination, bytes: d.bytes });
-      this.counters.packetsForwarded++;
-      return;
-    }
-    // Never answer out-of-the-blue as a standby (§4.4): the primary may know what we do not.
-    this.counters.packetsDroppedAsStandby++;
+    // Everything else goes to the primary, known tag or not: the standby's copy may lag (a brand
+    // new association, or a copy being re-synced), and the primary answers for the endpoint.
+    // A standby itself never answers out of the blue (§4.4).
+    this.link.push({ t: 'forward', epoch: this.epoch, source: d.source, destination: d.destination, bytes: d.bytes });
+    this.counters.packetsForwarded++;
   }
 
   private applyFullSync(localNow: Millis, seq: number, now: Millis, bytes: Uint8Array): void {
@@ -675,6 +722,7 @@ export class Replica {
     }
     this.link.push({ t: 'ack', epoch: this.epoch, seq: this.seq });
     this.checkDigest(localNow);
+    if (this.pendingHandover !== undefined) this.takeHandover(localNow, this.pendingHandover);
   }
 
   private applyRecord(localNow: Millis, r: LogRecord): void {
