@@ -118,6 +118,12 @@ const PRIMARY = ['10.1.0.1'];
 const STANDBY = ['10.1.0.2'];
 const PORT = 2905;
 const STREAMS = 3;
+/**
+ * The association starts once the cluster had time to sync (a deployment
+ * starts its cluster before peers connect). Associations made while a node is
+ * alone are unprotected by design; test/cluster covers that case apart.
+ */
+const CONNECT_AT = 50;
 
 function payload(index: number): Uint8Array {
   const size = 4 + ((index * 131) % 1200);
@@ -272,12 +278,12 @@ export function runFailoverSimulation(o: FailoverOptions): FailoverResult {
   sim.addNode('peer', PEER, peer);
 
   if (o.clusterInitiates) {
-    sim.at(1, (x) => {
+    sim.at(CONNECT_AT, (x) => {
       p.replica.apply(x.now, [{ op: 'connect', options: { remoteAddresses: PEER, remotePort: 4000 } }]);
       p.settle(x.now);
     });
   } else {
-    sim.at(1, (x) => {
+    sim.at(CONNECT_AT, (x) => {
       // A peer configured with every address of the cluster (as M3UA/Diameter peers are).
       peer.endpoint.connect(x.now, { remoteAddresses: [...PRIMARY, ...STANDBY], remotePort: PORT });
     });

@@ -47,14 +47,14 @@ describe('failover simulation (sync mode, output commit, application commit)', (
   });
 
   it('kills at 150 moments across handshake, transfer, retransmission and shutdown: 0 lost, 0 duplicated, never aborted', () => {
-    const s = sweep(150, {}, 400);
+    const s = sweep(150, {}, 350);
     expect(s.bad.map((b) => ({ seed: b.seed, killAt: b.killAt, lost: b.r.lost, dup: b.r.duplicated, failures: b.r.failures, error: b.r.error }))).toEqual([]);
     // The sweep really exercised takeovers, including re-delivery of uncommitted messages.
     expect(s.promoted).toBeGreaterThan(75);
   });
 
   it('the same when the cluster initiates the association', () => {
-    const s = sweep(60, { clusterInitiates: true }, 400);
+    const s = sweep(60, { clusterInitiates: true }, 350);
     expect(s.bad.map((b) => ({ seed: b.seed, killAt: b.killAt, lost: b.r.lost, failures: b.r.failures, error: b.r.error }))).toEqual([]);
     expect(s.promoted).toBeGreaterThan(25);
   });
@@ -77,12 +77,12 @@ describe('failover simulation (sync mode, output commit, application commit)', (
 
 describe('negative controls: without the protections the guarantee breaks', () => {
   it('without withholding SACKs and DATA (output hold off), some kills lose messages or abort the association', () => {
-    const s = sweep(200, { unsafeNoHold: true });
+    const s = sweep(120, { unsafeNoHold: true });
     expect(s.bad.length).toBeGreaterThan(0);
   });
 
   it('async mode loses messages in some kills', () => {
-    const s = sweep(200, { mode: 'async' });
+    const s = sweep(120, { mode: 'async' });
     expect(s.bad.length).toBeGreaterThan(0);
   });
 
