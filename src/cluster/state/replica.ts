@@ -186,6 +186,9 @@ export class Replica {
   private handoverSeq: number | undefined;
   /** A planned switchover in progress on the primary: inputs wait while the standby catches up. */
   private handingOver: { readonly since: Millis; readonly deferred: Datagram[] } | undefined;
+  /** A checkpoint store gates output too (setExternalGate), and what it acknowledged. */
+  private externalGate = false;
+  private externalAckedSeq = 0;
   /** Standby: packets the (handing-over) primary forwarded before this node took over. */
   private readonly earlyForwards: Datagram[] = [];
   /** Standby: a handover announced for a record not applied yet. */
@@ -322,7 +325,7 @@ export class Replica {
   pollTransmit(): Datagram | undefined {
     if (this.heldHead < this.held.length) {
       const h = this.held[this.heldHead]!;
-      if (!this.holding() || h.seq <= this.ackedSeq) {
+      if (!this.holding() || this.released(h.seq)) {
         this.heldHead++;
         if (this.heldHead > 1024 && this.heldHead * 2 > this.held.length) {
           this.held = this.held.slice(this.heldHead);
@@ -350,6 +353,51 @@ export class Replica {
 
   pollNotice(): Notice | undefined {
     return this.notices.shift();
+  }
+
+  // ------------------------------------------------------------ external checkpoints
+
+  /**
+   * A checkpoint store (hasctp checkpointd) must also hold the state before
+   * output leaves (`sync` mode): datagrams produced at record n wait for
+   * `ackExternal(n)` as they wait for the standby. Off: they do not wait for it
+   * (the store is gone; the node says its associations are unprotected).
+   */
+  setExternalGate(on: boolean): void {
+    this.externalGate = on;
+  }
+
+  /** The checkpoint store holds the state as of record `seq`. */
+  ackExternal(seq: number): void {
+    if (seq > this.externalAckedSeq) this.externalAckedSeq = seq;
+  }
+
+  /**
+   * The whole replicated state, for a checkpoint: the endpoint, the delivery
+   * ledgers, and the record and core time it is at. Take it between inputs.
+   */
+  exportCheckpoint(): { readonly seq: number; readonly now: Millis; readonly endpoint: EndpointState; readonly ledgers: [number, AppLedger][] } {
+    return { seq: this.seq, now: this.lastNow, endpoint: this.endpoint.exportState(), ledgers: structuredClone([...this.ledgers]) };
+  }
+
+  /**
+   * A restarted process continues from a checkpoint (as primary): the
+   * endpoint, the ledgers (uncommitted messages are re-delivered), and the
+   * core time base (timers resume where they were, shifted by the downtime).
+   */
+  importCheckpoint(localNow: Millis, c: { readonly seq: number; readonly now: Millis; readonly endpoint: EndpointState; readonly ledgers: readonly [number, AppLedger][] }): boolean {
+    if (!this.endpoint.importState(c.endpoint)) return false;
+    this.ledgers.clear();
+    for (const [id, l] of structuredClone(c.ledgers)) this.ledgers.set(id, l);
+    this.seq = Math.max(this.seq, c.seq);
+    this.offset = c.now - localNow;
+    this.lastNow = c.now;
+    this.externalAckedSeq = this.seq;
+    for (const [assocId, l] of this.ledgers) {
+      this.app.push({ type: 'app-state', assocId, appState: l.appState, committed: l.committed });
+      for (const d of l.uncommitted) this.app.push({ type: 'message', assocId, ...d, redelivered: true });
+    }
+    return true;
   }
 
   // ------------------------------------------------------------ cluster link
@@ -533,9 +581,21 @@ export class Replica {
 
   // ------------------------------------------------------------ internals: primary
 
-  private holding(): boolean {
+  private standbyHolds(): boolean {
     // From the start of a full sync on: a standby that applied it may take over at any moment.
     return this.role === 'primary' && this.protection !== 'unprotected' && this.opts.mode === 'sync' && !this.opts.unsafeNoHold;
+  }
+
+  private externalHolds(): boolean {
+    return this.role === 'primary' && this.externalGate && this.opts.mode === 'sync' && !this.opts.unsafeNoHold;
+  }
+
+  private holding(): boolean {
+    return this.standbyHolds() || this.externalHolds();
+  }
+
+  private released(seq: number): boolean {
+    return (!this.standbyHolds() || seq <= this.ackedSeq) && (!this.externalHolds() || seq <= this.externalAckedSeq);
   }
 
   private record(now: Millis, ops: readonly Op[]): (SendResult | ReturnType<Endpoint['connect']> | undefined)[] {
