@@ -174,7 +174,11 @@ export class ClusterNode {
     const now = monotonicNow();
     for (const d of batch) {
       if (d.udpSourcePort !== undefined && this.replica.currentRole === 'primary') this.udpPorts.set(d.source, d.udpSourcePort);
-      if (this.failover && this.failover.sack === undefined && hasSack(d.bytes)) this.failover.sack = now;
+      if (this.failover && this.failover.sack === undefined && hasSack(d.bytes)) {
+        this.failover.sack = now;
+        // The takeover is complete from the peer's side: one line with every timing.
+        this.logger.warn({ failover: this.status().lastFailover }, 'failover complete: first SACK from the peer');
+      }
       this.replica.handlePacket(now, { source: d.source, destination: d.destination, bytes: d.bytes });
     }
     this.pump();
