@@ -160,7 +160,7 @@ function alive(pid: number): boolean {
 export function removeStaleNamespaces(): void {
   for (const line of run('ip', ['netns', 'list']).split('\n')) {
     const name = line.split(' ')[0] ?? '';
-    const m = /^hasctp-t-(\d+)-[a-z]$/.exec(name);
+    const m = /^hasctp-t-(\d+)-[a-z]{1,2}$/.exec(name);
     if (m === null || alive(Number(m[1]))) continue;
     deleteNamespace(name);
   }

@@ -66,7 +66,7 @@ export function onDataChunk(ctx: AssocContext, a: Association, tcb: Tcb, chunk: 
   switch (r.kind) {
     case 'accepted':
       if (r.delivered > 0) deliverMessages(ctx, a, tcb);
-      return CONTINUE;
+      return relieveFullWindow(ctx, tcb);
     case 'duplicate':
     case 'stale':
       return CONTINUE;
@@ -78,6 +78,28 @@ export function onDataChunk(ctx: AssocContext, a: Association, tcb: Tcb, chunk: 
       return { kind: 'abort', cause: { kind: 'no-user-data', tsn: chunk.tsn } };
     case 'protocol-violation':
       return violation(r.reason);
+  }
+}
+
+/**
+ * RFC 9260 §6.9 partial delivery, when the window cannot take another full
+ * chunk: the incomplete message at the head of the line leaves the window
+ * (reassembly.dispatchHeadOfLine) so that the rest of it can come, and a SACK
+ * tells the sender at once. A message beyond maxMessageSize that does not fit
+ * the window is refused with an ABORT (Out of Resource) rather than left to
+ * hold the window closed for ever.
+ */
+function relieveFullWindow(ctx: AssocContext, tcb: Tcb): ChunkResult {
+  if (tcb.reasm.bufferedBytes + tcb.heldBytes + ctx.config.pathMtu <= ctx.config.receiveWindow) return CONTINUE;
+  const d = reassembly.dispatchHeadOfLine(tcb.reasm, tcb.tracker.cumulativeTsnAck, ctx.config.maxMessageSize);
+  switch (d.kind) {
+    case 'dispatched':
+      tcb.sackNow = true;
+      return CONTINUE;
+    case 'nothing':
+      return CONTINUE;
+    case 'too-big':
+      return { kind: 'abort', cause: { kind: 'out-of-resource' } };
   }
 }
 

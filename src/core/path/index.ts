@@ -6,3 +6,4 @@ export * from './congestion.js';
 export * from './fault.js';
 export * from './heartbeat.js';
 export * from './select.js';
+export * from './source.js';

@@ -21,6 +21,7 @@
  * User data is copied on arrival: decoded chunks alias the packet buffer, which
  * the transport reuses.
  */
+import { copyBytes } from '../../wire/bytes.js';
 import type { DataChunk, ForwardTsnChunk, IDataChunk, IForwardTsnChunk } from '../../wire/types.js';
 import { add16, add32, lt16, lt32, lte16, lte32 } from '../../wire/serial.js';
 
@@ -76,6 +77,14 @@ export interface Reassembly {
   readonly ready: ReceivedMessage[];
   /** User data bytes held (fragments and ready messages), for a_rwnd (RFC 9260 §6.2). */
   bufferedBytes: number;
+  /**
+   * RFC 9260 §6.9 partial delivery: the leading fragments (TSNs `firstTsn`..
+   * `lastTsn`) of the incomplete message at the head of the line, taken out of
+   * the receive window because the window ran out before the message was
+   * complete (`dispatchHeadOfLine`). Their bytes are not in `bufferedBytes`
+   * until the message completes. DATA mode only.
+   */
+  outsideWindow: { firstTsn: number; lastTsn: number; bytes: number } | undefined;
 }
 
 export type ReassemblyOutcome =
@@ -104,6 +113,7 @@ export function createReassembly(inboundStreams: number, options: { readonly int
     unorderedByTsn: [],
     ready: [],
     bufferedBytes: 0,
+    outsideWindow: undefined,
   };
 }
 
@@ -153,7 +163,7 @@ export function onForwardTsn(r: Reassembly, chunk: ForwardTsnChunk | IForwardTsn
       }
       const kept: UnorderedFragment[] = [];
       for (const f of r.unorderedByTsn) {
-        if (lte32(f.tsn, chunk.newCumulativeTsn)) r.bufferedBytes -= f.data.length;
+        if (lte32(f.tsn, chunk.newCumulativeTsn)) release(r, f);
         else kept.push(f);
       }
       r.unorderedByTsn = kept;
@@ -192,7 +202,7 @@ export function onForwardTsn(r: Reassembly, chunk: ForwardTsnChunk | IForwardTsn
 // ------------------------------------------------------------------ DATA mode
 
 function onData(r: Reassembly, chunk: DataChunk): ReassemblyOutcome | undefined {
-  const data = chunk.userData.slice();
+  const data = copyBytes(chunk.userData);
   if (chunk.unordered) {
     const f: UnorderedFragment = {
       tsn: chunk.tsn, fsn: 0, beginning: chunk.beginning, ending: chunk.ending, ppid: chunk.ppid, data,
@@ -241,6 +251,7 @@ function takeUnorderedRun(r: Reassembly, at: number): void {
   const head = run[0];
   if (head === undefined) return;
   r.ready.push(message(run, pivot.streamId, true, head.ssn, undefined));
+  completed(r, head.tsn);
 }
 
 // ---------------------------------------------------------------- I-DATA mode
@@ -251,7 +262,7 @@ function onIData(r: Reassembly, chunk: IDataChunk): ReassemblyOutcome | undefine
     return { kind: 'protocol-violation', reason: 'I-DATA fragment without B bit has FSN 0 (RFC 8260 §2.1)' };
   }
   const s = streamOf(r, chunk.streamId);
-  const data = chunk.userData.slice();
+  const data = copyBytes(chunk.userData);
   const f: Fragment = {
     tsn: chunk.tsn, fsn: chunk.beginning ? 0 : chunk.fsn, beginning: chunk.beginning, ending: chunk.ending,
     ppid: chunk.beginning ? chunk.ppid : 0, data,
@@ -352,6 +363,7 @@ function drainOrdered(r: Reassembly, streamId: number, s: InboundStream): void {
     if (run === undefined) return;
     const fragments = bucket.slice(run[0], run[1] + 1);
     r.ready.push(message(fragments, streamId, false, r.interleaving ? undefined : key, r.interleaving ? key : undefined));
+    if (!r.interleaving && fragments[0] !== undefined) completed(r, fragments[0].tsn);
     dropBucketRest(r, bucket, run);
     s.ordered.delete(key);
     s.nextSequence = r.interleaving ? add32(key, 1) : add16(key, 1);
@@ -361,16 +373,127 @@ function drainOrdered(r: Reassembly, streamId: number, s: InboundStream): void {
 /** Bytes of the fragments of `bucket` outside the delivered run leave the buffer. */
 function dropBucketRest(r: Reassembly, bucket: readonly Fragment[], run: readonly [number, number]): void {
   bucket.forEach((f, i) => {
-    if (i < run[0] || i > run[1]) r.bufferedBytes -= f.data.length;
+    if (i < run[0] || i > run[1]) release(r, f);
   });
 }
 
 function dropUpTo(r: Reassembly, buckets: Map<number, Fragment[]>, covered: (key: number) => boolean): void {
   for (const [key, bucket] of buckets) {
     if (!covered(key)) continue;
-    for (const f of bucket) r.bufferedBytes -= f.data.length;
+    for (const f of bucket) release(r, f);
     buckets.delete(key);
   }
+}
+
+// ---------------------------------------------------------- partial delivery
+
+function isOutsideWindow(r: Reassembly, tsn: number): boolean {
+  const o = r.outsideWindow;
+  return o !== undefined && !r.interleaving && lte32(o.firstTsn, tsn) && lte32(tsn, o.lastTsn);
+}
+
+/** A held fragment is dropped (FORWARD TSN, a misbehaving peer's extra fragment): its bytes leave their count. */
+function release(r: Reassembly, f: Fragment): void {
+  const o = r.outsideWindow;
+  if (o !== undefined && isOutsideWindow(r, f.tsn)) {
+    o.bytes -= f.data.length;
+    if (o.bytes <= 0) r.outsideWindow = undefined;
+  } else r.bufferedBytes -= f.data.length;
+}
+
+/** The message whose first fragment is `firstTsn` became ready: its bytes taken out of the window count again, as a ready message's. */
+function completed(r: Reassembly, firstTsn: number): void {
+  const o = r.outsideWindow;
+  if (o === undefined || o.firstTsn !== firstTsn) return;
+  r.bufferedBytes += o.bytes;
+  r.outsideWindow = undefined;
+}
+
+export type DispatchOutcome =
+  /** `bytes` more of the head-of-line message left the window. */
+  | { readonly kind: 'dispatched'; readonly bytes: number }
+  /** No incomplete message at the head of the line (or nothing new of it to take). */
+  | { readonly kind: 'nothing' }
+  /** The head-of-line message has grown beyond `maxMessageSize` and does not fit the window. */
+  | { readonly kind: 'too-big'; readonly bytes: number };
+
+/**
+ * RFC 9260 §6.9: "If the data receiver runs out of buffer space while still
+ * waiting for more fragments to complete the reassembly of the message, it
+ * SHOULD dispatch part of its inbound message through a partial delivery API
+ * (see Section 11), freeing some of its receive buffer space so that the rest
+ * of the message can be received." Without it a message larger than the
+ * window can never complete: the window stays closed on its own fragments and
+ * every zero window probe is dropped (§6.2), silently, for ever.
+ *
+ * The application here receives whole messages, so the part is dispatched to
+ * the message's own assembly: the received fragments of the incomplete message
+ * that holds `cumulativeTsn` (every TSN up to it is here, so it is the only
+ * incomplete one there, and the next to deliver on its stream) stop counting
+ * against the window, up to `maxMessageSize` bytes for the whole message.
+ * Call it when the window cannot take another full chunk. DATA mode only.
+ */
+export function dispatchHeadOfLine(r: Reassembly, cumulativeTsn: number, maxMessageSize: number): DispatchOutcome {
+  if (r.interleaving) return { kind: 'nothing' };
+  const found = findHeldFragment(r, cumulativeTsn);
+  if (found === undefined) return { kind: 'nothing' };
+  const { list, at } = found;
+  const last = list[at];
+  if (last === undefined || last.ending) return { kind: 'nothing' };
+  // Back to the B fragment through consecutive TSNs of the same message.
+  let first = at;
+  for (;;) {
+    const f = list[first];
+    if (f === undefined) return { kind: 'nothing' };
+    if (f.beginning) break;
+    const prev = list[first - 1];
+    if (prev === undefined || prev.ending || add32(prev.tsn, 1) !== f.tsn || !sameStream(prev, f)) return { kind: 'nothing' };
+    first -= 1;
+  }
+  const head = list[first]!;
+  const o = r.outsideWindow;
+  if (o !== undefined && o.firstTsn !== head.tsn) return { kind: 'nothing' };
+  let bytes = 0;
+  let total = o?.bytes ?? 0;
+  for (let i = first; i <= at; i++) {
+    const f = list[i]!;
+    if (!isOutsideWindow(r, f.tsn)) bytes += f.data.length;
+  }
+  total += bytes;
+  if (total > maxMessageSize) return { kind: 'too-big', bytes: total };
+  if (bytes === 0) return { kind: 'nothing' };
+  r.bufferedBytes -= bytes;
+  r.outsideWindow = { firstTsn: head.tsn, lastTsn: last.tsn, bytes: total };
+  return { kind: 'dispatched', bytes };
+}
+
+function sameStream(a: Fragment, b: Fragment): boolean {
+  const ua = a as Partial<UnorderedFragment>;
+  const ub = b as Partial<UnorderedFragment>;
+  return ua.streamId === ub.streamId;
+}
+
+/** The sorted fragment list holding `tsn` (an ordered bucket or the unordered list) and its index. */
+function findHeldFragment(r: Reassembly, tsn: number): { list: readonly Fragment[]; at: number } | undefined {
+  const u = r.unorderedByTsn;
+  let lo = 0;
+  let hi = u.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (lt32(u[mid]!.tsn, tsn)) lo = mid + 1;
+    else hi = mid;
+  }
+  if (u[lo]?.tsn === tsn) return { list: u, at: lo };
+  for (const s of r.streams.values()) {
+    for (const bucket of s.ordered.values()) {
+      const first = bucket[0];
+      const last = bucket[bucket.length - 1];
+      if (first === undefined || last === undefined || lt32(tsn, first.tsn) || lt32(last.tsn, tsn)) continue;
+      const at = bucket.findIndex((f) => f.tsn === tsn);
+      if (at >= 0) return { list: bucket, at };
+    }
+  }
+  return undefined;
 }
 
 function message(
