@@ -12,6 +12,11 @@
  * - 'error' (err)                            with the 'down' of a lost association, ONLY if an 'error' listener exists
  * - 'send-failed' ({ data, stream, ppid, reason, sent })  a message that will not be delivered
  * - 'remote-error' (causes), 'sender-dry' ()
+ * - 'asconf' ({ request, result, causes })   how one of our RFC 5061 requests (addLocalAddress, removeLocalAddress,
+ *                                            requestPeerPrimary) ended: success, error, unsupported, closed
+ * - 'peer-set-primary' (address)             the peer asked us (ASCONF Set Primary) to send to `address`, and we now do;
+ *                                            also a 'path' event with state SCTP_ADDR_MADE_PRIM
+ * - 'adaptation' (indication)                the peer's Adaptation Layer Indication (RFC 5061 §4.2.5)
  * - 'close' ()                               the association is gone (after shutdown, abort or loss); last event
  */
 import { EventEmitter } from 'node:events';
@@ -19,6 +24,10 @@ import type { EndpointEvent } from '../core/endpoint.js';
 import type { Association as CoreAssociation } from '../core/association/types.js';
 import { summarize, type AssociationSummary } from '../core/association/snapshot.js';
 import type { SendOptions as CoreSendOptions } from '../core/association/association.js';
+import type { AsconfRequest } from '../core/asconf/state.js';
+import type { AsconfResult } from '../core/association/types.js';
+import type { ErrorCause } from '../wire/types.js';
+import { canonicalAddress } from '../wire/address.js';
 import type { Runtime } from '../runtime/runtime.js';
 
 export interface SendOptions {
@@ -59,11 +68,22 @@ export class SctpError extends Error {
   }
 }
 
+/** How one RFC 5061 request ended: the 'asconf' event, and what the address methods resolve with. */
+export interface AsconfOutcome {
+  readonly request: AsconfRequest;
+  readonly result: AsconfResult;
+  readonly causes: readonly ErrorCause[];
+}
+
 /** What the association needs from the host that owns it. */
 export interface AssociationHost {
   readonly runtime: Runtime;
   /** Called once when the association is gone; resolves when whatever it owned is released. */
   released(a: Association): Promise<void>;
+  /** RFC 5061: the transport receives on and may send from `address` (idempotent). */
+  addTransportAddress?(address: string): Promise<void>;
+  /** RFC 5061: the transport may let `address` go, if nothing uses it any more. */
+  releaseTransportAddress?(address: string): Promise<void>;
 }
 
 interface Queued {
@@ -79,9 +99,14 @@ export class Association extends EventEmitter {
   private overflowBytes = 0;
   private readonly maxOverflowBytes: number;
   private needDrain = false;
+  /** Messages were queued in the core since its last flush (see send()). */
+  private flushDue = false;
+  /** shutdown() was called with messages in the overflow queue: the core hears of it once they are in. */
+  private shutdownWaitsForOverflow = false;
   private upFlag = false;
   private closedFlag = false;
   private closeWaiters: (() => void)[] = [];
+  private asconfWaiters: { readonly request: AsconfRequest; readonly resolve: (o: AsconfOutcome) => void }[] = [];
   remoteAddresses: readonly string[] = [];
   outboundStreams = 0;
   inboundStreams = 0;
@@ -119,18 +144,30 @@ export class Association extends EventEmitter {
    */
   send(data: Uint8Array | string, options: SendOptions = {}): boolean {
     if (this.closedFlag) throw new SctpError('association is closed', 'ERR_SCTP_CLOSED');
+    if (this.shutdownWaitsForOverflow) throw new SctpError('association is shutting down', 'ERR_SCTP_SHUTTING_DOWN');
     const bytes = typeof data === 'string' ? new Uint8Array(Buffer.from(data)) : data;
-    const opts: CoreSendOptions = {
-      streamId: options.stream ?? 0,
-      ppid: options.ppid ?? 0,
-      ...(options.unordered !== undefined && { unordered: options.unordered }),
-      ...(options.ttl !== undefined && { lifetime: options.ttl }),
-      ...(options.maxRetransmits !== undefined && { maxRetransmits: options.maxRetransmits }),
-    };
+    // The common case (stream, ppid, unordered at most) without spreading: send() is per message.
+    const opts: CoreSendOptions =
+      options.ttl === undefined && options.maxRetransmits === undefined
+        ? { streamId: options.stream ?? 0, ppid: options.ppid ?? 0, unordered: options.unordered === true }
+        : {
+            streamId: options.stream ?? 0,
+            ppid: options.ppid ?? 0,
+            ...(options.unordered !== undefined && { unordered: options.unordered }),
+            ...(options.ttl !== undefined && { lifetime: options.ttl }),
+            ...(options.maxRetransmits !== undefined && { maxRetransmits: options.maxRetransmits }),
+          };
     if (this.overflow.length > this.overflowHead) return this.enqueueOverflow(bytes, opts);
     const rt = this.host.runtime;
-    const r = rt.input((now) => rt.endpoint.send(now, this.id, bytes, opts));
-    if (r.ok) return true;
+    // Queued now (so the result is known), transmitted at the end of the tick
+    // together with every other send of it: one pass over the association's
+    // transmit path and full packets, not one packet per message.
+    const r = rt.endpoint.queue(rt.now(), this.id, bytes, opts);
+    if (r.ok) {
+      this.flushDue = true;
+      rt.pumpSoon();
+      return true;
+    }
     if (r.error.kind === 'queue-full') return this.enqueueOverflow(bytes, opts);
     throw sendError(r.error.kind, r.error);
   }
@@ -147,19 +184,23 @@ export class Association extends EventEmitter {
 
   /** @internal */
   get wantsFlush(): boolean {
-    return this.needDrain || this.overflow.length > this.overflowHead;
+    return this.flushDue || this.needDrain || this.shutdownWaitsForOverflow || this.overflow.length > this.overflowHead;
   }
 
-  /** @internal After each pump: hands the overflow queue to the core while it takes it. */
+  /**
+   * @internal After the events of each pump: hands the overflow queue to the
+   * core while it takes it, then has the core transmit what was queued.
+   */
   flushOverflow(): void {
     if (this.closedFlag) return;
+    const rt = this.host.runtime;
     if (this.overflow.length > this.overflowHead) {
-      const rt = this.host.runtime;
       const now = rt.now();
       while (this.overflowHead < this.overflow.length) {
         const q = this.overflow[this.overflowHead]!;
-        const r = rt.endpoint.send(now, this.id, q.data, q.opts);
+        const r = rt.endpoint.queue(now, this.id, q.data, q.opts);
         if (!r.ok && r.error.kind === 'queue-full') break;
+        if (r.ok) this.flushDue = true;
         this.overflowHead++;
         this.overflowBytes -= q.data.length;
         if (!r.ok) this.emit('send-failed', { data: q.data, stream: q.opts.streamId, ppid: q.opts.ppid, reason: r.error.kind, sent: false } satisfies SendFailed);
@@ -171,6 +212,16 @@ export class Association extends EventEmitter {
         this.overflow.splice(0, this.overflowHead);
         this.overflowHead = 0;
       }
+    }
+    if (this.flushDue) {
+      this.flushDue = false;
+      rt.endpoint.flush(rt.now(), this.id);
+    }
+    if (this.shutdownWaitsForOverflow && this.overflow.length === 0) {
+      this.shutdownWaitsForOverflow = false;
+      rt.endpoint.shutdown(rt.now(), this.id);
+      // Inside a pump: one more round takes what the SHUTDOWN made.
+      rt.pumpSoon();
     }
     if (this.needDrain && this.overflow.length === 0) {
       this.needDrain = false;
@@ -185,10 +236,74 @@ export class Association extends EventEmitter {
     if (!r.ok) throw new SctpError(`setPrimary ${address}: ${r.error}`, `ERR_SCTP_${r.error.toUpperCase().replace(/-/g, '_')}`);
   }
 
+  /**
+   * RFC 5061 ADD-IP: makes `address` one of this association's local
+   * addresses: the transport starts receiving on it, and an authenticated
+   * ASCONF (Add IP Address) tells the peer. Resolves with the outcome once the
+   * peer answered (result 'success' when it took it; the address is then a
+   * source address too).
+   * @throws SctpError when the request cannot be made: invalid address,
+   *   ADD-IP not negotiated (ERR_SCTP_NOT_NEGOTIATED), already present, closed.
+   */
+  async addLocalAddress(address: string): Promise<AsconfOutcome> {
+    const c = this.checkedAddress(address);
+    await this.host.addTransportAddress?.(c);
+    return this.asconfRequest({ kind: 'add-ip-address', address: c }, (now) => this.host.runtime.endpoint.addLocalAddress(now, c, this.id));
+  }
+
+  /**
+   * RFC 5061 ADD-IP: `address` stops being one of this association's local
+   * addresses: never a source from now on, received on until the peer
+   * acknowledged the ASCONF (Delete IP Address). The last address cannot go.
+   */
+  async removeLocalAddress(address: string): Promise<AsconfOutcome> {
+    const c = this.checkedAddress(address);
+    const outcome = await this.asconfRequest({ kind: 'delete-ip-address', address: c }, (now) => this.host.runtime.endpoint.removeLocalAddress(now, c, this.id));
+    if (outcome.result === 'success') await this.host.releaseTransportAddress?.(c);
+    return outcome;
+  }
+
+  /**
+   * RFC 5061 §4.2.4: asks the peer to send to our `localAddress` (one added,
+   * or being added) from now on; an HA standby that took over does this so
+   * the peer moves at once instead of after its retransmission timeouts.
+   */
+  requestPeerPrimary(localAddress: string): Promise<AsconfOutcome> {
+    const c = this.checkedAddress(localAddress);
+    return this.asconfRequest({ kind: 'set-primary-address', address: c }, (now) => this.host.runtime.endpoint.requestPeerPrimary(now, this.id, c));
+  }
+
+  private checkedAddress(address: string): string {
+    if (this.closedFlag) throw new SctpError('association is closed', 'ERR_SCTP_CLOSED');
+    const c = canonicalAddress(address);
+    if (c === undefined) throw new SctpError(`not an IP address: ${JSON.stringify(address)}`, 'ERR_SCTP_INVALID_ADDRESS');
+    return c;
+  }
+
+  private asconfRequest(request: AsconfRequest, call: (now: number) => ReturnType<Runtime['endpoint']['addLocalAddress']>): Promise<AsconfOutcome> {
+    if (this.closedFlag) return Promise.reject(new SctpError('association is closed', 'ERR_SCTP_CLOSED'));
+    return new Promise<AsconfOutcome>((resolve, reject) => {
+      // Registered first: the answer cannot come before the request is sent, but the pump may run at once.
+      const waiter = { request, resolve };
+      this.asconfWaiters.push(waiter);
+      const r = this.host.runtime.input(call);
+      if (!r.ok) {
+        this.asconfWaiters = this.asconfWaiters.filter((w) => w !== waiter);
+        reject(new SctpError(`${request.kind} ${request.address}: ${r.error}`, `ERR_SCTP_${r.error.toUpperCase().replace(/-/g, '_')}`));
+      }
+    });
+  }
+
   /** Graceful close (RFC 9260 §9.2): queued data is delivered first. Resolves at 'close'. */
   shutdown(): Promise<void> {
     if (this.closedFlag) return Promise.resolve();
     const p = this.whenClosed();
+    // Messages send() took into the overflow queue are "queued data" too: the
+    // SHUTDOWN waits until the core has them (flushOverflow), or they would fail.
+    if (this.overflow.length > this.overflowHead) {
+      this.shutdownWaitsForOverflow = true;
+      return p;
+    }
     const rt = this.host.runtime;
     rt.input((now) => rt.endpoint.shutdown(now, this.id));
     return p;
@@ -238,7 +353,20 @@ export class Association extends EventEmitter {
         } satisfies Message);
         return;
       case 'peer-address-change':
+        if (e.state === 'SCTP_ADDR_ADDED' && !this.remoteAddresses.includes(e.address)) this.remoteAddresses = [...this.remoteAddresses, e.address];
+        if (e.state === 'SCTP_ADDR_REMOVED') this.remoteAddresses = this.remoteAddresses.filter((x) => x !== e.address);
         this.emit('path', e.address, e.state);
+        if (e.state === 'SCTP_ADDR_MADE_PRIM') this.emit('peer-set-primary', e.address);
+        return;
+      case 'asconf': {
+        const outcome: AsconfOutcome = { request: e.request, result: e.result, causes: e.causes };
+        const i = this.asconfWaiters.findIndex((w) => w.request.kind === e.request.kind && w.request.address === e.request.address);
+        if (i >= 0) this.asconfWaiters.splice(i, 1)[0]!.resolve(outcome);
+        this.emit('asconf', outcome);
+        return;
+      }
+      case 'adaptation-indication':
+        this.emit('adaptation', e.indication);
         return;
       case 'restart':
         this.outboundStreams = e.outboundStreams;
@@ -283,6 +411,7 @@ export class Association extends EventEmitter {
     this.overflow.length = 0;
     this.overflowHead = 0;
     this.overflowBytes = 0;
+    for (const w of this.asconfWaiters.splice(0)) w.resolve({ request: w.request, result: 'closed', causes: [] });
     void this.host.released(this).then(() => {
       this.emit('close');
       for (const w of this.closeWaiters.splice(0)) w();

@@ -5,10 +5,11 @@
 import { pino, type Logger } from 'pino';
 import { defaultProtocolConfig, type ProtocolConfig } from '../core/config.js';
 import { createEndpoint, type EndpointEvent } from '../core/endpoint.js';
-import { CryptoRng, hmacSha256, monotonicNow } from '../runtime/env.js';
+import { CryptoRng, hmacSha1, hmacSha256, monotonicNow } from '../runtime/env.js';
 import { Runtime, type RuntimeOptions } from '../runtime/runtime.js';
 import { openTransport, type TransportKind } from '../runtime/transports.js';
 import { Association, type AssociationHost } from './association.js';
+import type { Transport } from '../transport/transport.js';
 
 /** Options common to createServer() and connect(); any ProtocolConfig field may be given too. */
 export interface CommonOptions extends Partial<ProtocolConfig> {
@@ -27,6 +28,8 @@ export interface CommonOptions extends Partial<ProtocolConfig> {
   readonly maxBufferedBytes?: number;
   /** Lifecycle logging (default: silent). */
   readonly logger?: Logger;
+  /** Wraps the transport once it is open, e.g. in a pcap tap recording every packet (src/transport/pcap-tap.ts). */
+  readonly wrapTransport?: (t: Transport) => Transport;
 }
 
 const configKeys = Object.keys(defaultProtocolConfig) as (keyof ProtocolConfig)[];
@@ -54,6 +57,8 @@ export class Host implements AssociationHost {
   onNew: ((a: Association) => void) | undefined;
   /** Last association gone (connect: release everything). */
   onReleased: ((a: Association) => Promise<void>) | undefined;
+  /** The transport as opened (beneath any wrapper): what local addresses are added to and removed from. */
+  private base: Transport | undefined;
 
   private constructor(options: Omit<RuntimeOptions, 'onEvent' | 'afterEvents'>, maxBufferedBytes: number) {
     this.runtime = new Runtime({ ...options, onEvent: (e) => this.route(e), afterEvents: () => this.afterEvents() });
@@ -62,12 +67,13 @@ export class Host implements AssociationHost {
 
   static async open(o: CommonOptions, port: number): Promise<Host> {
     const logger = o.logger ?? pino({ level: 'silent' });
-    const transport = await openTransport({
+    const opened = await openTransport({
       transport: o.transport ?? 'udp',
       localAddresses: o.localAddresses,
       ...(o.udpPort !== undefined && { udpPort: o.udpPort }),
       ...(o.remoteUdpPort !== undefined && { remoteUdpPort: o.remoteUdpPort }),
     });
+    const transport = o.wrapTransport !== undefined ? o.wrapTransport(opened) : opened;
     let endpoint;
     try {
       endpoint = createEndpoint({
@@ -76,6 +82,7 @@ export class Host implements AssociationHost {
         config: encapsulated(protocolConfig(o), transport.kind === 'udp-encap'),
         rng: new CryptoRng(),
         hmac: hmacSha256,
+        hmacSha1,
         now: monotonicNow(),
       });
     } catch (e) {
@@ -83,6 +90,7 @@ export class Host implements AssociationHost {
       throw e;
     }
     const host = new Host({ endpoint, transport, logger }, o.maxBufferedBytes ?? endpoint.config.sendBufferSize);
+    host.base = opened;
     logger.info({ transport: transport.kind, localAddresses: transport.localAddresses, port }, 'endpoint open');
     return host;
   }
@@ -108,6 +116,34 @@ export class Host implements AssociationHost {
 
   private afterEvents(): void {
     for (const a of this.associations.values()) if (a.wantsFlush) a.flushOverflow();
+  }
+
+  /** RFC 5061 ADD-IP: the transport receives on, and may send from, `address` (idempotent). */
+  async addTransportAddress(address: string): Promise<void> {
+    const t = this.base ?? this.runtime.transport;
+    if (t.localAddresses.includes(address)) return;
+    if (t.addLocalAddress === undefined) throw new Error(`the ${t.kind} transport cannot add local addresses`);
+    await t.addLocalAddress(address);
+    this.runtime.logger.info({ address }, 'local address added to the transport');
+  }
+
+  /**
+   * The transport stops using `address` once no association of the endpoint
+   * uses it any more (as a source, or while an Add or Delete of it is in
+   * progress) and, on a server, it is not one of the addresses it listens on.
+   */
+  async releaseTransportAddress(address: string): Promise<void> {
+    const t = this.base ?? this.runtime.transport;
+    const ep = this.runtime.endpoint;
+    if (this.onNew !== undefined && ep.localAddresses.includes(address)) return;
+    for (const id of ep.associationIds()) {
+      const s = ep.snapshot(id);
+      const tcb = s !== undefined && 'tcb' in s.fsm ? s.fsm.tcb : undefined;
+      if (s?.localAddresses.includes(address) || tcb?.asconf?.pendingAdd.includes(address) || tcb?.asconf?.pendingDelete.includes(address)) return;
+    }
+    if (!t.localAddresses.includes(address) || t.localAddresses.length <= 1 || t.removeLocalAddress === undefined) return;
+    await t.removeLocalAddress(address);
+    this.runtime.logger.info({ address }, 'local address removed from the transport');
   }
 
   released(a: Association): Promise<void> {

@@ -12,6 +12,8 @@ import type { Association, Message } from '../api/association.js';
 import { crc32c, crc32cUpdate } from '../wire/crc32c.js';
 import { addressFamily } from '../wire/address.js';
 import { cliLogger } from './log.js';
+import { formatAddressChange, scheduleAddressChanges, type AddressChange, type AddressChangeReport } from './address-changes.js';
+import { openPcapRecorder, type PcapRecorder } from '../transport/pcap-tap.js';
 
 /** Sequence number (4 bytes) and CRC32c of the rest of the message (4 bytes). */
 export const HEADER_SIZE = 8;
@@ -38,6 +40,12 @@ export interface ClientCommandOptions {
   readonly logger?: Logger;
   readonly out: Writable;
   readonly err: Writable;
+  /** Records every SCTP packet sent and received to this pcapng file. */
+  readonly pcap?: string;
+  /** RFC 5061 requests (--add-address, --remove-address, --set-peer-primary), timed from establishment. */
+  readonly addressChanges?: readonly AddressChange[];
+  /** At most this many messages per second (default: as fast as the association takes them). */
+  readonly rate?: number;
 }
 
 export interface ClientSummary {
@@ -51,6 +59,8 @@ export interface ClientSummary {
   streams: number;
   unordered: boolean;
   verify?: { lost: number; duplicated: number; reordered: number; corrupted: number };
+  /** What became of the --add-address / --remove-address / --set-peer-primary requests. */
+  asconf?: AddressChangeReport[];
 }
 
 /** Message `seq`: header, then bytes derived from seq; CRC32c over the seq field and the body. */
@@ -93,17 +103,35 @@ async function sourceAddressFor(remote: string): Promise<string> {
   }
 }
 
-function waitDrainOrClose(a: Association, until: Promise<void>): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = (): void => {
-      a.off('drain', done);
-      a.off('close', done);
-      resolve();
-    };
-    a.on('drain', done);
-    a.on('close', done);
-    void until.then(done);
+/**
+ * Resolves true at the association's next 'drain' or 'close', false once
+ * `until` has settled (then at once for every later wait: the sender must
+ * stop, not spin). One reaction on `until` for all the waits (a reaction per
+ * wait piled up a closure for every 'drain' of a long run).
+ */
+function drainWaiter(a: Association, until: Promise<void>): () => Promise<boolean> {
+  let over = false;
+  let wake: (() => void) | undefined;
+  void until.then(() => {
+    over = true;
+    wake?.();
   });
+  return () =>
+    new Promise<boolean>((resolve) => {
+      if (over) {
+        resolve(false);
+        return;
+      }
+      const done = (): void => {
+        a.off('drain', done);
+        a.off('close', done);
+        wake = undefined;
+        resolve(!over);
+      };
+      wake = done;
+      a.on('drain', done);
+      a.on('close', done);
+    });
 }
 
 export async function clientCommand(o: ClientCommandOptions): Promise<number> {
@@ -112,7 +140,9 @@ export async function clientCommand(o: ClientCommandOptions): Promise<number> {
   const unordered = o.unordered === true;
   const started = performance.now();
   let a: Association;
+  let recorder: PcapRecorder | undefined;
   try {
+    if (o.pcap !== undefined) recorder = await openPcapRecorder(o.pcap, { comment: 'hasctp client' });
     const localAddresses = o.localAddresses ?? [await sourceAddressFor(o.remoteAddresses[0]!)];
     a = await connect({
       remoteAddresses: o.remoteAddresses,
@@ -124,8 +154,10 @@ export async function clientCommand(o: ClientCommandOptions): Promise<number> {
       outboundStreams: Math.max(streams, 10),
       timeout: Math.min(o.timeout, 10_000),
       logger,
+      ...(recorder !== undefined && { wrapTransport: recorder.wrap }),
     });
   } catch (e) {
+    await recorder?.abandon();
     o.err.write(`hasctp client: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   }
@@ -179,6 +211,17 @@ export async function clientCommand(o: ClientCommandOptions): Promise<number> {
     wake();
   });
   a.on('send-failed', () => (failure ??= 'a message could not be delivered'));
+  const asconf: AddressChangeReport[] = [];
+  const changes =
+    o.addressChanges === undefined
+      ? undefined
+      : scheduleAddressChanges(a, o.addressChanges, logger, (r) => {
+          asconf.push(r);
+          if (r.result !== 'success') {
+            failure ??= `asconf ${formatAddressChange(r)}`;
+            wake();
+          }
+        });
   const deadline = setTimeout(() => {
     failure ??= `timed out after ${o.timeout} ms`;
     wake();
@@ -188,13 +231,23 @@ export async function clientCommand(o: ClientCommandOptions): Promise<number> {
   let durationTimer: NodeJS.Timeout | undefined;
   const durationOver = o.duration === undefined ? new Promise<void>(() => undefined) : new Promise<void>((r) => (durationTimer = setTimeout(r, o.duration! * 1000)));
   const stopWaiting = Promise.race([finished, durationOver]);
+  const waitDrain = drainWaiter(a, stopWaiting);
+  let fixed: Uint8Array | undefined;
   try {
     while (sent < o.count && performance.now() < stopAt && failure === undefined && !a.closed) {
-      const msg = makeMessage(sent, o.size);
+      if (o.rate !== undefined) {
+        const wait = t0 + (sent / o.rate) * 1000 - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        if (performance.now() >= stopAt || failure !== undefined || a.closed) break;
+      }
+      // Without --verify nothing reads the contents: one buffer for every message
+      // (the stack copies what it queues), so the figure measures SCTP, not the generator.
+      const msg = o.verify ? makeMessage(sent, o.size) : (fixed ??= makeMessage(0, o.size));
       const ok = a.send(msg, { stream: sent % streams, ppid: 0, unordered });
       sent++;
       sentBytes += msg.length;
-      if (!ok) await waitDrainOrClose(a, stopWaiting);
+      // The duration's timer may fire a little before performance.now() reaches stopAt.
+      if (!ok && !(await waitDrain())) break;
       else if ((sent & 255) === 0) await new Promise((r) => setImmediate(r));
     }
   } catch (e) {
@@ -204,6 +257,7 @@ export async function clientCommand(o: ClientCommandOptions): Promise<number> {
   sendingDone = true;
   maybeDone();
   await finished;
+  changes?.cancel();
   const elapsed = (performance.now() - t0) / 1000;
   clearTimeout(deadline);
   if (!a.closed) {
@@ -227,6 +281,7 @@ export async function clientCommand(o: ClientCommandOptions): Promise<number> {
     streams,
     unordered,
     ...(o.verify && { verify: { lost, duplicated, reordered, corrupted } }),
+    ...(asconf.length > 0 && { asconf }),
   };
   logger.debug({ totalSeconds: (performance.now() - started) / 1000 }, 'client done');
   if (o.json === true) o.out.write(`${JSON.stringify(summary)}\n`);
@@ -235,7 +290,8 @@ export async function clientCommand(o: ClientCommandOptions): Promise<number> {
     o.out.write(
       `hasctp client: ${failure === undefined ? 'ok' : `FAILED: ${failure}`}: sent ${sent} msgs ${sentBytes} bytes, received ${received} msgs ${receivedBytes} bytes` +
         ` in ${elapsed.toFixed(3)} s, ${summary.msgsPerSec} msgs/s, ${summary.mbitPerSec.toFixed(2)} Mbit/s` +
-        `${v !== undefined ? `; lost ${v.lost}, duplicated ${v.duplicated}, reordered ${v.reordered}, corrupted ${v.corrupted}` : ''}\n`,
+        `${v !== undefined ? `; lost ${v.lost}, duplicated ${v.duplicated}, reordered ${v.reordered}, corrupted ${v.corrupted}` : ''}` +
+        `${asconf.length > 0 ? `; asconf: ${asconf.map(formatAddressChange).join(', ')}` : ''}\n`,
     );
   }
   return failure === undefined ? 0 : 1;

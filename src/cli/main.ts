@@ -4,10 +4,12 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { decodeCommand } from './decode.js';
-import { addClusterCommands } from './cluster.js';
 import { serverCommand } from './server.js';
 import { clientCommand, HEADER_SIZE } from './client.js';
+import { ADDRESS_CHANGE_OPTIONS, addressChangesOf, parseAddressChange, type AddressChangeOpts } from './address-changes.js';
 import { cliLogger, LOG_LEVELS, type LogLevel } from './log.js';
+import { addPcapCommand } from './pcap.js';
+import { addClusterCommands } from './cluster.js';
 import { canonicalAddress } from '../wire/address.js';
 
 export class UsageError extends Error {}
@@ -115,14 +117,20 @@ export function buildProgram(): Command {
     .requiredOption('--listen <addr[,addr...]:port>', 'local address(es) and SCTP port; IPv6 in brackets: [fd00::1],[fd00::2]:5000', parseEndpoint)
     .addOption(new Option('--mode <mode>', 'echo: send every message back on its stream with its PPID; discard: drop it').choices(['echo', 'discard']).default('echo'))
     .option('--udp-encap <port>', 'SCTP over UDP (RFC 6951) on this local UDP port; without it raw IP (needs root)', port)
+    .option('--pcap <file>', 'record every SCTP packet sent and received to this pcapng file (one interface per local address)')
+    .option(ADDRESS_CHANGE_OPTIONS[0][0], ADDRESS_CHANGE_OPTIONS[0][1], parseAddressChange('add'))
+    .option(ADDRESS_CHANGE_OPTIONS[1][0], ADDRESS_CHANGE_OPTIONS[1][1], parseAddressChange('remove'))
+    .option(ADDRESS_CHANGE_OPTIONS[2][0], ADDRESS_CHANGE_OPTIONS[2][1], parseAddressChange('set-peer-primary'))
     .addOption(logLevelOption())
-    .action(async (opts: { listen: Endpoint; mode: 'echo' | 'discard'; udpEncap?: number; logLevel: LogLevel }) => {
+    .action(async (opts: { listen: Endpoint; mode: 'echo' | 'discard'; udpEncap?: number; pcap?: string; logLevel: LogLevel } & AddressChangeOpts) => {
       process.exitCode = await serverCommand({
+        ...addressChangesOf(opts),
         localAddresses: opts.listen.addresses,
         port: opts.listen.port,
         udpEncap: opts.udpEncap !== undefined,
         ...(opts.udpEncap !== undefined && { udpPort: opts.udpEncap }),
         mode: opts.mode,
+        ...(opts.pcap !== undefined && { pcap: opts.pcap }),
         logger: cliLogger(opts.logLevel),
         out: process.stdout,
         err: process.stderr,
@@ -138,30 +146,38 @@ export function buildProgram(): Command {
     .option('--size <bytes>', `bytes per message (with --verify at least ${HEADER_SIZE})`, positiveInt('--size'), 100)
     .option('--duration <sec>', 'stop sending after this many seconds (with --count: whichever comes first)', seconds)
     .option('--streams <n>', 'spread the messages round robin over this many streams', positiveInt('--streams'), 1)
+    .option('--rate <msgs>', 'send at most this many messages per second (default: as fast as the association takes them)', positiveInt('--rate'))
     .option('--unordered', 'send unordered messages')
     .option('--udp-encap <localport:remoteport>', 'SCTP over UDP (RFC 6951); local UDP port (0: ephemeral) and the peer\'s; without it raw IP (needs root)', udpPair)
     .option('--verify', `expect an echo server: check every echo (sequence number and CRC32c in the first ${HEADER_SIZE} bytes) and count lost, duplicated, reordered (per stream) and corrupted messages`)
     .option('--json', 'print one JSON object instead of the summary line')
     .option('--timeout <ms>', 'give up after this long overall', positiveInt('--timeout'), 30_000)
+    .option('--pcap <file>', 'record every SCTP packet sent and received to this pcapng file (one interface per local address)')
+    .option(ADDRESS_CHANGE_OPTIONS[0][0], ADDRESS_CHANGE_OPTIONS[0][1], parseAddressChange('add'))
+    .option(ADDRESS_CHANGE_OPTIONS[1][0], ADDRESS_CHANGE_OPTIONS[1][1], parseAddressChange('remove'))
+    .option(ADDRESS_CHANGE_OPTIONS[2][0], ADDRESS_CHANGE_OPTIONS[2][1], parseAddressChange('set-peer-primary'))
     .addOption(logLevelOption())
     .action(
-      async (opts: {
+      async (opts: AddressChangeOpts & {
         connect: Endpoint;
         bind?: string[];
         count?: number;
         size: number;
         duration?: number;
         streams: number;
+        rate?: number;
         unordered?: boolean;
         udpEncap?: { local: number; remote: number };
         verify?: boolean;
         json?: boolean;
         timeout: number;
+        pcap?: string;
         logLevel: LogLevel;
       }) => {
         if (opts.verify === true && opts.size < HEADER_SIZE) throw new UsageError(`--size must be at least ${HEADER_SIZE} with --verify (sequence number and checksum header)`);
         if (opts.streams > 65535) throw new UsageError(`--streams must be at most 65535, got ${opts.streams}`);
         process.exitCode = await clientCommand({
+          ...addressChangesOf(opts),
           remoteAddresses: opts.connect.addresses,
           port: opts.connect.port,
           ...(opts.bind !== undefined && { localAddresses: opts.bind }),
@@ -171,16 +187,20 @@ export function buildProgram(): Command {
           ...(opts.duration !== undefined && { duration: opts.duration }),
           size: opts.size,
           streams: opts.streams,
+          ...(opts.rate !== undefined && { rate: opts.rate }),
           unordered: opts.unordered === true,
           verify: opts.verify === true,
           json: opts.json === true,
           timeout: opts.timeout,
+          ...(opts.pcap !== undefined && { pcap: opts.pcap }),
           logger: cliLogger(opts.logLevel),
           out: process.stdout,
           err: process.stderr,
         });
       },
     );
+
+  addPcapCommand(program, { parseEndpoint, parseAddressList: (v) => parseAddressList(v), collectPorts, logLevelOption, usageError: (m) => new UsageError(m) });
 
   addClusterCommands(program, { logLevelOption, usageError: (m) => new UsageError(m) });
 

@@ -68,6 +68,51 @@ export interface ProtocolConfig {
    * chunk that holds a TSN and treat a received FORWARD TSN as unsupported.
    */
   readonly prSctp: boolean;
+  /**
+   * SCTP_NODELAY (RFC 6458 §8.1.5): turns off the Nagle-like sender-side SWS
+   * avoidance (RFC 9260 §6.1, RFC 1122 §4.2.3.4) that holds a partly filled
+   * packet of new data while earlier data is unacknowledged. Off by default,
+   * as in usrsctp and Linux: small messages then share packets.
+   */
+  readonly nodelay: boolean;
+  /**
+   * RFC 4895 AUTH: offer RANDOM, CHUNK LIST and HMAC-ALGO in INIT / INIT ACK
+   * and authenticate chunks when the peer does too. Takes effect only on an
+   * endpoint given an HMAC-SHA1 (RFC 4895 §3.3: SHA-1 MUST be supported).
+   */
+  readonly auth: boolean;
+  /**
+   * RFC 5061 ADD-IP: list ASCONF and ASCONF-ACK in Supported Extensions and
+   * use them when the peer does too. Only with AUTH (RFC 5061 §4.1: ASCONF
+   * is always authenticated).
+   */
+  readonly asconf: boolean;
+  /**
+   * Chunk types the peer must authenticate (RFC 4895 §3.2 CHUNK LIST),
+   * besides ASCONF and ASCONF-ACK which are always listed with `asconf`.
+   * INIT, INIT ACK, SHUTDOWN COMPLETE and AUTH cannot be listed.
+   */
+  readonly authChunks: readonly number[];
+  /**
+   * HMAC identifiers offered in HMAC-ALGO, most preferred first (RFC 4895
+   * §3.3): 3 (SHA-256), 1 (SHA-1). SHA-1 MUST be among them.
+   */
+  readonly hmacIdentifiers: readonly number[];
+  /**
+   * Endpoint pair shared keys by identifier (RFC 4895 §6.1). Key 0 is the
+   * empty key unless one with identifier 0 is given here.
+   */
+  readonly sharedKeys: readonly SharedKey[];
+  /** The Shared Key Identifier our AUTH chunks carry (RFC 4895 §6.2): 0 or one of `sharedKeys`. */
+  readonly activeKeyId: number;
+  /** RFC 5061 §4.2.5 Adaptation Layer Indication to send in INIT / INIT ACK; undefined: none. */
+  readonly adaptationIndication: number | undefined;
+}
+
+/** An endpoint pair shared key (RFC 4895 §6.1). */
+export interface SharedKey {
+  readonly id: number;
+  readonly key: Uint8Array;
 }
 
 export const defaultProtocolConfig: ProtocolConfig = {
@@ -97,6 +142,14 @@ export const defaultProtocolConfig: ProtocolConfig = {
   cookieSecretGrace: 60_000,
   cookieSecretLifetime: 3_600_000,
   prSctp: true,
+  nodelay: false,
+  auth: true,
+  asconf: true,
+  authChunks: [],
+  hmacIdentifiers: [3, 1],
+  sharedKeys: [],
+  activeKeyId: 0,
+  adaptationIndication: undefined,
 };
 
 export type ConfigResult = { readonly ok: true; readonly config: ProtocolConfig } | { readonly ok: false; readonly errors: readonly string[] };
@@ -106,7 +159,45 @@ interface Rule {
   readonly max: number;
   readonly integer: boolean;
 }
-const rules: Record<keyof ProtocolConfig, Rule | 'boolean'> = {
+/** A setting that is not a plain number or boolean: `check` returns what is wrong, or undefined. */
+interface Custom {
+  readonly check: (value: unknown) => string | undefined;
+}
+
+/** RFC 4895 §3.2: "The chunk types for INIT, INIT ACK, SHUTDOWN COMPLETE, and AUTH chunks MUST NOT be listed". */
+const NEVER_AUTHENTICATED = [1, 2, 14, 15];
+
+function checkAuthChunks(v: unknown): string | undefined {
+  if (!Array.isArray(v)) return `must be a list of chunk types, got ${JSON.stringify(v)}`;
+  for (const t of v) {
+    if (typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t > 255) return `chunk types are integers from 0 to 255, got ${JSON.stringify(t)}`;
+    if (NEVER_AUTHENTICATED.includes(t)) return `chunk type ${t} cannot be authenticated (RFC 4895 §3.2)`;
+  }
+  return undefined;
+}
+
+function checkHmacIdentifiers(v: unknown): string | undefined {
+  if (!Array.isArray(v) || v.length === 0) return `must be a non-empty list of HMAC identifiers, got ${JSON.stringify(v)}`;
+  for (const id of v) if (id !== 1 && id !== 3) return `supported HMAC identifiers are 1 (SHA-1) and 3 (SHA-256), got ${JSON.stringify(id)}`;
+  if (new Set(v).size !== v.length) return 'lists an HMAC identifier twice';
+  if (!v.includes(1)) return 'must include 1 (SHA-1, RFC 4895 §3.3)';
+  return undefined;
+}
+
+function checkSharedKeys(v: unknown): string | undefined {
+  if (!Array.isArray(v)) return `must be a list of { id, key }, got ${JSON.stringify(v)}`;
+  const ids = new Set<number>();
+  for (const k of v) {
+    const id = (k as { id?: unknown } | null)?.id;
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > 65535) return `key identifiers are integers from 0 to 65535, got ${JSON.stringify(id)}`;
+    if (!((k as { key?: unknown }).key instanceof Uint8Array)) return `key ${id} must be a Uint8Array`;
+    if (ids.has(id)) return `key identifier ${id} given twice`;
+    ids.add(id);
+  }
+  return undefined;
+}
+
+const rules: Record<keyof ProtocolConfig, Rule | 'boolean' | Custom> = {
   rtoInitial: { min: 1, max: 3_600_000, integer: false },
   rtoMin: { min: 1, max: 3_600_000, integer: false },
   rtoMax: { min: 1, max: 3_600_000, integer: false },
@@ -133,6 +224,14 @@ const rules: Record<keyof ProtocolConfig, Rule | 'boolean'> = {
   cookieSecretGrace: { min: 0, max: 86_400_000, integer: false },
   cookieSecretLifetime: { min: 1, max: 86_400_000 * 30, integer: false },
   prSctp: 'boolean',
+  nodelay: 'boolean',
+  auth: 'boolean',
+  asconf: 'boolean',
+  authChunks: { check: checkAuthChunks },
+  hmacIdentifiers: { check: checkHmacIdentifiers },
+  sharedKeys: { check: checkSharedKeys },
+  activeKeyId: { min: 0, max: 65535, integer: true },
+  adaptationIndication: { min: 0, max: 0xffff_ffff, integer: true },
 };
 
 /**
@@ -144,9 +243,15 @@ export function resolveProtocolConfig(overrides: Readonly<Record<string, unknown
   const merged: Record<string, unknown> = { ...defaultProtocolConfig };
   for (const [key, value] of Object.entries(overrides)) {
     if (value === undefined) continue;
-    const rule = (rules as Record<string, Rule | 'boolean' | undefined>)[key];
+    const rule = (rules as Record<string, Rule | 'boolean' | Custom | undefined>)[key];
     if (!rule) {
       errors.push(`${key}: unknown setting`);
+      continue;
+    }
+    if (typeof rule === 'object' && 'check' in rule) {
+      const problem = rule.check(value);
+      if (problem !== undefined) errors.push(`${key}: ${problem}`);
+      else merged[key] = value;
       continue;
     }
     if (rule === 'boolean') {
@@ -165,6 +270,9 @@ export function resolveProtocolConfig(overrides: Readonly<Record<string, unknown
     }
   }
   const c = merged as unknown as ProtocolConfig;
+  if (c.activeKeyId !== 0 && !c.sharedKeys.some((k) => k.id === c.activeKeyId)) {
+    errors.push(`activeKeyId: ${c.activeKeyId} is not one of sharedKeys (only key 0 exists without it)`);
+  }
   if (c.rtoMin > c.rtoMax) errors.push(`rtoMin: must not exceed rtoMax (${c.rtoMin} > ${c.rtoMax})`);
   if (c.rtoInitial < c.rtoMin || c.rtoInitial > c.rtoMax) {
     errors.push(`rtoInitial: must lie between rtoMin and rtoMax (${c.rtoMin}..${c.rtoMax}), got ${c.rtoInitial}`);

@@ -12,19 +12,24 @@
 import { decodePacket, encodePacket } from '../wire/packet.js';
 import type { Chunk, DecodedPacket, InitChunk } from '../wire/types.js';
 import { resolveProtocolConfig, type ProtocolConfig } from './config.js';
-import type { HmacSha256, Millis, Rng } from './env.js';
+import type { HmacSha1, HmacSha256, Millis, Rng } from './env.js';
+import { canonicalAddress } from '../wire/address.js';
+import { requestAddAddress, requestDeleteAddress, requestSetPeerPrimary, type AsconfRequestError, type AsconfRequestResult } from './asconf/sender.js';
+import { macFunction, type MacFunction } from './auth/mac.js';
+import { signPacket } from './auth/send.js';
+import { extensionParams } from './association/extensions.js';
 import { afterInput, handlePacket as assocHandlePacket, send as assocSend, type SendOptions, type SendResult } from './association/association.js';
 import { userAbort } from './association/abort.js';
 import { ootbTable } from './association/chunk-table.js';
 import type { AssocContext, OutPacket } from './association/context.js';
 import { cookieStaleness, createCookieSecrets, maybeRotateSecret, mintCookie, openCookie, rotateSecret, type CookieSecrets } from './association/cookie.js';
 import { onCookieEchoInAssociation } from './association/collision.js';
-import { abortFor, buildInit, buildInitAck, checkInitParams, enterEstablished, sendInit } from './association/handshake.js';
+import { abortFor, buildInit, buildInitAck, checkInitParams, enterEstablished, initFeatures, sendInit } from './association/handshake.js';
 import { setPrimary as assocSetPrimary, type SetPrimaryResult } from './association/multihoming.js';
 import { userShutdown } from './association/shutdown.js';
 import { createTcb, localTagOf, tcbOf, tcbParamsFromCookie } from './association/tcb.js';
 import { nextDeadline, onTimeout } from './association/timers.js';
-import type { Association, AssociationEvent } from './association/types.js';
+import type { Association, AssociationEvent, Tcb } from './association/types.js';
 import { needsWindowUpdate } from './rx/window.js';
 
 /** One IP datagram: the SCTP packet and the addresses around it (same shape as src/sim's). */
@@ -40,6 +45,8 @@ export interface EndpointOptions {
   readonly config?: Partial<ProtocolConfig>;
   readonly rng: Rng;
   readonly hmac: HmacSha256;
+  /** HMAC-SHA1 for AUTH (RFC 4895 §3.3); without it AUTH and ADD-IP are not offered. */
+  readonly hmacSha1?: HmacSha1;
   readonly now: Millis;
 }
 
@@ -70,6 +77,14 @@ export interface EndpointEvent {
 }
 
 export type ConnectResult = { readonly ok: true; readonly assocId: number } | { readonly ok: false; readonly error: 'no-remote-address' | 'exists' };
+
+/**
+ * `addLocalAddress` / `removeLocalAddress` / `requestPeerPrimary` (RFC 5061):
+ * the associations an ASCONF request was queued for, or why none was.
+ */
+export type AddressChangeResult =
+  | { readonly ok: true; readonly associations: readonly number[] }
+  | { readonly ok: false; readonly error: AsconfRequestError | 'no-such-association' | 'invalid-address' };
 
 /** Counters of packets that reached no association (SCTP-MIB sctpOutOfBlues, sctpChecksumErrors). */
 export interface EndpointCounters {
@@ -111,11 +126,15 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
 
 export class Endpoint {
   readonly config: ProtocolConfig;
-  readonly localAddresses: readonly string[];
+  /** The endpoint's addresses; `addLocalAddress` / `removeLocalAddress` replace the list. */
+  localAddresses: readonly string[];
   readonly port: number;
   readonly counters: EndpointCounters = { outOfBlues: 0, checksumErrors: 0, discarded: 0, cookiesBadMac: 0, cookiesStale: 0 };
   private readonly rng: Rng;
   private readonly hmac: HmacSha256;
+  /** HMAC-SHA256 and, when given, HMAC-SHA1: what AUTH signs and verifies with. */
+  private readonly mac: MacFunction;
+  private readonly hasSha1: boolean;
   private readonly secrets: CookieSecrets;
   private readonly assocs = new Map<number, Association>();
   private readonly byPeer = new Map<string, number>();
@@ -152,6 +171,8 @@ export class Endpoint {
     this.port = options.port;
     this.rng = options.rng;
     this.hmac = options.hmac;
+    this.hasSha1 = options.hmacSha1 !== undefined;
+    this.mac = macFunction(options.hmac, options.hmacSha1);
     this.secrets = createCookieSecrets(options.rng, options.now);
   }
 
@@ -171,7 +192,7 @@ export class Endpoint {
     }
     const ctx = this.context(now);
     const a = this.demux(packet, datagram.source);
-    const rx = { packet, source: datagram.source, destination: datagram.destination };
+    const rx = { packet, source: datagram.source, destination: datagram.destination, bytes: datagram.bytes };
     if (a) {
       assocHandlePacket(ctx, a, rx);
       this.settle(ctx, a);
@@ -253,7 +274,15 @@ export class Endpoint {
     const ctx = this.context(now);
     const localTag = ctx.nonZeroTag();
     const initialTsn = this.rng.nextU32();
-    const init = buildInit(this.config, this.localAddresses, localTag, initialTsn, options.outboundStreams ?? this.config.outboundStreams);
+    const init = buildInit(
+      this.config,
+      this.localAddresses,
+      localTag,
+      initialTsn,
+      options.outboundStreams ?? this.config.outboundStreams,
+      undefined,
+      extensionParams(this.config, this.hasSha1, this.rng),
+    );
     const a: Association = {
       id: this.nextId++,
       localPort: this.port,
@@ -288,6 +317,28 @@ export class Endpoint {
     return r;
   }
 
+  /**
+   * RFC 9260 §10.1 SEND, queued only: the same checks and result as `send`,
+   * but nothing is transmitted until `flush` (or any other input to the
+   * association). A runtime that batches the application's sends of one
+   * event-loop tick queues each and flushes once, so they leave in full
+   * packets rather than one packet per message (and the association's
+   * transmit path runs once, not per message).
+   */
+  queue(now: Millis, assocId: number, data: Uint8Array, options: SendOptions): SendResult {
+    const a = this.assocs.get(assocId);
+    if (!a) return { ok: false, error: { kind: 'no-such-association' } };
+    return assocSend(this.context(now), a, data, options);
+  }
+
+  /** Transmits what is due for the association now (what `queue` left). False if there is no such association. */
+  flush(now: Millis, assocId: number): boolean {
+    const a = this.assocs.get(assocId);
+    if (!a) return false;
+    this.settle(this.context(now), a);
+    return true;
+  }
+
   /** RFC 9260 §10.1 SHUTDOWN (graceful, §9.2). False if there is no such association. */
   shutdown(now: Millis, assocId: number): boolean {
     const a = this.assocs.get(assocId);
@@ -313,6 +364,78 @@ export class Endpoint {
     const r = assocSetPrimary(a ? tcbOf(a.fsm) : undefined, address);
     if (a) this.settle(this.context(now), a);
     return r;
+  }
+
+  /**
+   * RFC 5061 ADD-IP: `address` becomes one of ours. With `assocId`, for that
+   * association only; without, for the endpoint (new associations list it)
+   * and every association that negotiated ADD-IP. Each association sends an
+   * authenticated ASCONF Add IP Address and uses the address as a source once
+   * the peer acknowledged it; the outcome is an 'asconf' event.
+   */
+  addLocalAddress(now: Millis, address: string, assocId?: number): AddressChangeResult {
+    const c = canonicalAddress(address);
+    if (c === undefined || c === '0.0.0.0' || c === '::') return { ok: false, error: 'invalid-address' };
+    if (assocId === undefined) {
+      if (this.localAddresses.includes(c)) return { ok: false, error: 'already-present' };
+      this.localAddresses = [...this.localAddresses, c];
+    }
+    return this.asconfRequest(now, assocId, (a, tcb) => requestAddAddress(a, tcb, c));
+  }
+
+  /**
+   * RFC 5061 ADD-IP: `address` stops being one of ours (for one association,
+   * or for the endpoint and all of them). It is no source address from now
+   * on and still receives until the peer acknowledged the ASCONF Delete IP
+   * Address. The last address cannot be deleted (§5.3).
+   */
+  removeLocalAddress(now: Millis, address: string, assocId?: number): AddressChangeResult {
+    const c = canonicalAddress(address);
+    if (c === undefined) return { ok: false, error: 'invalid-address' };
+    if (assocId === undefined) {
+      if (!this.localAddresses.includes(c)) return { ok: false, error: 'not-present' };
+      if (this.localAddresses.length <= 1) return { ok: false, error: 'last-address' };
+      this.localAddresses = this.localAddresses.filter((x) => x !== c);
+    }
+    return this.asconfRequest(now, assocId, (a, tcb) => requestDeleteAddress(a, tcb, c));
+  }
+
+  /**
+   * RFC 5061 §4.2.4 Set Primary Address: asks the peer to send to our
+   * `localAddress` (added, or being added) from now on (an HA standby that
+   * took over asks this so the peer moves at once).
+   */
+  requestPeerPrimary(now: Millis, assocId: number, localAddress: string): AddressChangeResult {
+    const c = canonicalAddress(localAddress);
+    if (c === undefined) return { ok: false, error: 'invalid-address' };
+    return this.asconfRequest(now, assocId, (a, tcb) => requestSetPeerPrimary(a, tcb, c));
+  }
+
+  /** Queues an ASCONF request on one association, or on every one that takes it. */
+  private asconfRequest(now: Millis, assocId: number | undefined, request: (a: Association, tcb: Tcb) => AsconfRequestResult): AddressChangeResult {
+    const ctx = this.context(now);
+    const targets = assocId === undefined ? [...this.assocs.values()] : [this.assocs.get(assocId)];
+    if (targets[0] === undefined && assocId !== undefined) return { ok: false, error: 'no-such-association' };
+    const queued: number[] = [];
+    let error: AsconfRequestError | undefined;
+    for (const a of targets) {
+      if (a === undefined) continue;
+      const s = a.fsm;
+      // §5.1: ASCONFs go while the association is up (not once a SHUTDOWN was received or sent).
+      if (s.state !== 'established' && s.state !== 'shutdown-pending') {
+        error ??= 'wrong-state';
+        continue;
+      }
+      const r = request(a, s.tcb);
+      if (!r.ok) {
+        error ??= r.error;
+        continue;
+      }
+      queued.push(a.id);
+      this.settle(ctx, a);
+    }
+    if (assocId !== undefined && error !== undefined) return { ok: false, error };
+    return { ok: true, associations: queued };
   }
 
   /** A structured copy of the association: plain data, what HA replication ships. */
@@ -369,8 +492,10 @@ export class Endpoint {
    * changed, if the state is for another port or version.
    */
   importState(state: EndpointState): boolean {
-    if (state.version !== 1 || state.port !== this.port) return false;
+    if (state.version !== 1 || state.port !== this.port || state.localAddresses.length === 0) return false;
     const s = structuredClone(state);
+    // ADD-IP may have changed the endpoint's addresses since it was built.
+    this.localAddresses = s.localAddresses.slice();
     this.assocs.clear();
     this.byPeer.clear();
     this.index.clear();
@@ -418,7 +543,12 @@ export class Endpoint {
       rng: this.rng,
       mintCookie: (c) => mintCookie(this.secrets, this.hmac, c),
       openCookie: (cookie) => openCookie(this.secrets, this.hmac, cookie, now, this.config),
-      send: (p: OutPacket) => this.outbox.push({ source: p.source, destination: p.destination, bytes: encodePacket(p.packet) }),
+      send: (p: OutPacket) => {
+        const bytes = encodePacket(p.packet);
+        // RFC 4895 §6.2: the AUTH chunk's HMAC covers the encoded chunks after it.
+        if (p.auth !== undefined) signPacket(bytes, p.auth, this.mac);
+        this.outbox.push({ source: p.source, destination: p.destination, bytes });
+      },
       event: (assocId, event) => this.events.push({ assocId, event }),
       nonZeroTag: () => {
         for (let i = 0; i < 64; i++) {
@@ -427,6 +557,8 @@ export class Endpoint {
         }
         return 1;
       },
+      mac: this.mac,
+      hasSha1: this.hasSha1,
     };
   }
 
@@ -553,6 +685,16 @@ export class Endpoint {
     }
     // §5.2.2: an INIT from a new source that lists an address of an existing association.
     if (first.kind === 'init') return this.findByListedAddresses(first, packet.sourcePort);
+    // RFC 5061 §5.2 (L2): an ASCONF from a source we do not know yet is found by its
+    // Address Parameter, the verification tag vouching for it.
+    if (first.kind === 'auth' || first.kind === 'asconf') {
+      const asconf = packet.chunks.find((c) => c.kind === 'asconf');
+      if (asconf !== undefined && asconf.kind === 'asconf') {
+        const id2 = this.byPeer.get(`${asconf.address}|${packet.sourcePort}`);
+        const a = id2 !== undefined ? this.assocs.get(id2) : undefined;
+        if (a !== undefined && localTagOf(a) === packet.verificationTag) return a;
+      }
+    }
     return undefined;
   }
 
@@ -569,7 +711,10 @@ export class Endpoint {
   private onOutOfTheBlue(ctx: AssocContext, packet: DecodedPacket, d: Datagram): void {
     this.counters.outOfBlues++;
     if (isNonUnicast(d.source) || isNonUnicast(d.destination)) return; // rule 1
-    const decisions = packet.chunks.map((c) => ootbTable[c.kind]);
+    // RFC 4895 §6.3: the handling "MUST be based on the packet without taking the AUTH chunk into account".
+    const chunks = packet.chunks.filter((c) => ootbTable[c.kind] !== 'ootb-ignored');
+    if (chunks.length === 0) return;
+    const decisions = chunks.map((c) => ootbTable[c.kind]);
     if (decisions.includes('ootb-discard-packet')) return; // rule 2
     const first = packet.chunks[0]!;
     if (first.kind === 'init') {
@@ -614,7 +759,7 @@ export class Endpoint {
 
   /** §5.1 B: answer with INIT ACK and a State Cookie, keeping no state. */
   private onInit(ctx: AssocContext, packet: DecodedPacket, init: InitChunk, d: Datagram): void {
-    const check = checkInitParams(init, d.source, this.localAddresses);
+    const check = checkInitParams(init, d.source, this.localAddresses, initFeatures(ctx));
     if (!check.ok) {
       // §3.3.2 / §5.1.2: ABORT with the cause; its tag is the INIT's Initiate Tag.
       this.reply(d, packet, init.initiateTag, [abortFor(check.cause)]);
@@ -645,7 +790,7 @@ export class Endpoint {
       const id = this.byPeer.get(`${addr}|${packet.sourcePort}`);
       const existing = id !== undefined ? this.assocs.get(id) : undefined;
       if (existing) {
-        if (onCookieEchoInAssociation(ctx, existing, c, d.source)) assocHandlePacket(ctx, existing, { packet, source: d.source, destination: d.destination }, 1);
+        if (onCookieEchoInAssociation(ctx, existing, c, d.source)) assocHandlePacket(ctx, existing, { packet, source: d.source, destination: d.destination, bytes: d.bytes }, 1);
         this.settle(ctx, existing);
         return;
       }
@@ -657,7 +802,7 @@ export class Endpoint {
       this.reply(d, packet, c.peerTag, [{ kind: 'error', causes: [{ kind: 'stale-cookie', staleness }] }]);
       return;
     }
-    const params = tcbParamsFromCookie(c, d.source);
+    const params = tcbParamsFromCookie(c, d.source, this.config, this.hasSha1);
     const tcb = createTcb(params, this.config, ctx.now);
     const a: Association = {
       id: this.nextId++,
@@ -671,10 +816,11 @@ export class Endpoint {
       fsm: { state: 'established', tcb },
     };
     this.addAssoc(a);
-    // §5.1 D: COOKIE ACK first in its packet; DATA bundled after the cookie is processed next.
+    // §5.1 D: COOKIE ACK first in its packet; DATA bundled after the cookie is processed next,
+    // an AUTH among it verified with the keys the cookie brought (RFC 4895 §6.3).
     tcb.control.push({ chunk: { kind: 'cookie-ack' }, destination: d.source });
     enterEstablished(ctx, a, tcb, false);
-    assocHandlePacket(ctx, a, { packet, source: d.source, destination: d.destination }, 1);
+    assocHandlePacket(ctx, a, { packet, source: d.source, destination: d.destination, bytes: d.bytes }, 1);
     this.settle(ctx, a);
   }
 }

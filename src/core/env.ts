@@ -19,6 +19,13 @@ export interface Rng {
 export type HmacSha256 = (key: Uint8Array, data: Uint8Array) => Uint8Array;
 
 /**
+ * HMAC-SHA1(key, data), 20 bytes: RFC 4895 §3.3 makes it the one HMAC every
+ * AUTH endpoint MUST support, so an endpoint given none does not offer AUTH
+ * (nor ADD-IP, which needs it). The runtime passes node:crypto's.
+ */
+export type HmacSha1 = (key: Uint8Array, data: Uint8Array) => Uint8Array;
+
+/**
  * A deterministic RNG (xoshiro128**) for simulations and tests. Not for
  * production secrets: the runtime injects a cryptographic RNG there.
  */

@@ -5,7 +5,10 @@
 export * from './env.js';
 export * from './config.js';
 export { createEndpoint, Endpoint } from './endpoint.js';
-export type { ConnectOptions, ConnectResult, Datagram, EndpointCounters, EndpointEvent, EndpointOptions } from './endpoint.js';
+export type { AddressChangeResult, ConnectOptions, ConnectResult, Datagram, EndpointCounters, EndpointEvent, EndpointOptions } from './endpoint.js';
+export type { AsconfRequest, AsconfRequestKind, AsconfState } from './asconf/state.js';
+export type { AsconfRequestError } from './asconf/sender.js';
+export type { AuthState } from './auth/state.js';
 export type { SendError, SendOptions, SendResult } from './association/association.js';
 export type { SetPrimaryResult } from './association/multihoming.js';
 export type {
@@ -14,6 +17,7 @@ export type {
   AssociationEvent,
   AssociationState,
   AssociationStateName,
+  AsconfResult,
   CannotStartReason,
   LostReason,
   PeerAddrState,
@@ -22,4 +26,4 @@ export type {
 export { chunkTable, ootbTable } from './association/chunk-table.js';
 export type { ChunkDecision, OotbDecision } from './association/chunk-table.js';
 export { summarize } from './association/snapshot.js';
-export type { AssociationSummary, PathSummary } from './association/snapshot.js';
+export type { AssociationSummary, ExtensionsSummary, PathSummary } from './association/snapshot.js';

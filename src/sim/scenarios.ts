@@ -9,7 +9,7 @@
  */
 import { createEndpoint, type Endpoint, type EndpointEvent } from '../core/endpoint.js';
 import type { ProtocolConfig } from '../core/config.js';
-import type { HmacSha256, Millis, Rng } from '../core/env.js';
+import type { HmacSha1, HmacSha256, Millis, Rng } from '../core/env.js';
 import type { Datagram, SimHost } from './host.js';
 import { createSimulation, type Simulation } from './simulation.js';
 
@@ -84,6 +84,8 @@ export interface TransferOptions {
   readonly maxTime?: Millis;
   /** HMAC-SHA256 for the cookie MAC (node:crypto's, from an impure caller). */
   readonly hmac: HmacSha256;
+  /** HMAC-SHA1: with it both endpoints offer AUTH and ADD-IP (RFC 4895, RFC 5061), as the runtime's do. */
+  readonly hmacSha1?: HmacSha1;
 }
 
 export interface TransferResult {
@@ -187,11 +189,11 @@ export function runTransferSimulation(o: TransferOptions): TransferResult {
   };
 
   const hostA = new EndpointHost(
-    createEndpoint({ localAddresses: addrA, port: 5000, config, rng: new NearWrapRng(sim.forkRng()), hmac: o.hmac, now: 0 }),
+    createEndpoint({ localAddresses: addrA, port: 5000, config, rng: new NearWrapRng(sim.forkRng()), hmac: o.hmac, ...(o.hmacSha1 && { hmacSha1: o.hmacSha1 }), now: 0 }),
     makeApp(0),
   );
   const hostB = new EndpointHost(
-    createEndpoint({ localAddresses: addrB, port: 6000, config, rng: new NearWrapRng(sim.forkRng()), hmac: o.hmac, now: 0 }),
+    createEndpoint({ localAddresses: addrB, port: 6000, config, rng: new NearWrapRng(sim.forkRng()), hmac: o.hmac, ...(o.hmacSha1 && { hmacSha1: o.hmacSha1 }), now: 0 }),
     makeApp(1),
   );
   sim.addNode('A', addrA, hostA);

@@ -274,6 +274,29 @@ class RawTransport implements Transport {
     this.local = local;
   }
 
+  /** Transport.addLocalAddress (RFC 5061 ADD-IP): a filter update. A wildcard transport already has every address. */
+  addLocalAddress(address: string): Promise<void> {
+    try {
+      const c = canonicalAddress(address);
+      if (c === undefined) throw new TypeError(`not an IP address: ${address}`);
+      if (this.local.length > 0 && !this.local.includes(c)) this.setLocalAddresses([...this.local, c]);
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+
+  /** Transport.removeLocalAddress: the last address stays (an empty list would mean every address). */
+  removeLocalAddress(address: string): Promise<void> {
+    try {
+      const c = canonicalAddress(address);
+      if (c !== undefined && this.local.includes(c) && this.local.length > 1) this.setLocalAddresses(this.local.filter((x) => x !== c));
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+
   /** The native file descriptors (-1 once closed); for tests and diagnostics. */
   fds(): number[] {
     return Object.values(this.sockets).map((s) => s.fd());

@@ -92,4 +92,11 @@ export interface Transport {
   readonly lastError: string | undefined;
   /** Releases the sockets; no handler call happens after it is called. Idempotent. */
   close(): Promise<void>;
+  /**
+   * RFC 5061 ADD-IP: receive on, and send from, one more local address
+   * (resolves once it can). Drivers that cannot leave it out.
+   */
+  addLocalAddress?(address: string): Promise<void>;
+  /** The reverse of `addLocalAddress`: the address is no longer received on or sent from. */
+  removeLocalAddress?(address: string): Promise<void>;
 }

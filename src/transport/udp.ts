@@ -38,9 +38,26 @@ export interface UdpTransportOptions {
   /** Remote encapsulation port when OutgoingDatagram.remoteUdpPort is absent (default 9899). */
   readonly remotePort?: number;
   readonly onDatagrams?: DatagramHandler;
-  /** SO_RCVBUF / SO_SNDBUF in bytes (system defaults when absent). */
+  /**
+   * SO_RCVBUF / SO_SNDBUF in bytes (default 4 MiB, as the raw IP addon; the
+   * kernel caps it at net.core.rmem_max / wmem_max). The system default
+   * (208 KiB on Linux) holds fewer datagrams than a 256 KiB receive window
+   * sends (each costs its size plus ~1 KiB of kernel overhead): a burst
+   * overflowed it and the loss cost a retransmission timeout.
+   */
   readonly receiveBufferSize?: number;
   readonly sendBufferSize?: number;
+}
+
+const DEFAULT_SOCKET_BUFFER = 4 * 1024 * 1024;
+
+/** The default buffer size is a wish: a system that refuses it keeps its own. */
+function bestEffort(set: () => void): void {
+  try {
+    set();
+  } catch {
+    // the system default stays
+  }
 }
 
 interface Bound {
@@ -66,8 +83,10 @@ function canonicalSource(address: string): string {
 class UdpTransport implements Transport {
   readonly kind = 'udp-encap';
   onDatagrams: DatagramHandler | undefined;
-  readonly localAddresses: readonly string[];
+  /** Replaced (never mutated) by addLocalAddress / removeLocalAddress. */
+  localAddresses: readonly string[];
   private readonly bound = new Map<string, Bound>();
+  private readonly options: UdpTransportOptions;
   private readonly remotePort: number;
   private pending: IncomingDatagram[] = [];
   private flushScheduled: NodeJS.Immediate | undefined;
@@ -85,6 +104,30 @@ class UdpTransport implements Transport {
     this.onDatagrams = options.onDatagrams;
     this.remotePort = options.remotePort ?? SCTP_UDP_ENCAPSULATION_PORT;
     this.localAddresses = addresses;
+    this.options = options;
+  }
+
+  /**
+   * Transport.addLocalAddress (RFC 5061 ADD-IP): binds one more socket, on
+   * the same local encapsulation port rule as the others.
+   */
+  async addLocalAddress(address: string): Promise<void> {
+    const c = canonicalAddress(address);
+    if (c === undefined) throw new TypeError(`not an IP address: ${address}`);
+    if (this.closing !== undefined) throw new Error('UDP encapsulation: transport closed');
+    if (this.bound.has(c)) return;
+    await bindOne(c, this.options.port ?? SCTP_UDP_ENCAPSULATION_PORT, this.options, (b) => this.attach(b));
+    this.localAddresses = [...this.localAddresses, c];
+  }
+
+  /** Transport.removeLocalAddress: closes that address's socket. */
+  async removeLocalAddress(address: string): Promise<void> {
+    const c = canonicalAddress(address) ?? address;
+    const b = this.bound.get(c);
+    if (b === undefined || this.closing !== undefined) return;
+    this.bound.delete(c);
+    this.localAddresses = this.localAddresses.filter((x) => x !== c);
+    await closeSocket(b.socket);
   }
 
   /** Takes a freshly bound socket over (before any event of it can fire). */
@@ -221,7 +264,9 @@ function bindOne(address: string, port: number, options: UdpTransportOptions, on
       socket.off('error', onError);
       try {
         if (options.receiveBufferSize !== undefined) socket.setRecvBufferSize(options.receiveBufferSize);
+        else bestEffort(() => socket.setRecvBufferSize(DEFAULT_SOCKET_BUFFER));
         if (options.sendBufferSize !== undefined) socket.setSendBufferSize(options.sendBufferSize);
+        else bestEffort(() => socket.setSendBufferSize(DEFAULT_SOCKET_BUFFER));
       } catch (err) {
         socket.close();
         reject(err as Error);

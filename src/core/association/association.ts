@@ -11,14 +11,17 @@ import { onPacketFrom } from '../path/state.js';
 import { enqueue, type EnqueueError } from '../tx/send-queue.js';
 import { isSenderDry } from '../tx/transmit.js';
 import { abortAssociation, onAbortChunk } from './abort.js';
-import { chunkTable } from './chunk-table.js';
+import { chunkDecision } from './chunk-table.js';
+import { onAsconf } from '../asconf/receiver.js';
+import { maybeSendAsconf, onAsconfAck, onAsconfUnrecognized } from '../asconf/sender.js';
+import { mustBeAuthenticated, verifyAuthChunk } from '../auth/verify.js';
 import { onCookieEchoInAssociation, onInitInAssociation } from './collision.js';
 import type { AssocContext } from './context.js';
 import { onDataChunk, onForwardTsnChunk, onPacketEnd, onSackChunk, type ChunkResult } from './data.js';
 import { onCookieAck, onInitAck, onStaleCookie } from './handshake.js';
 import { onHeartbeat, onHeartbeatAckChunk } from './multihoming.js';
 import { onDataWhileShutdownSent, onShutdown, onShutdownAck, onShutdownComplete, progressShutdown } from './shutdown.js';
-import { flushTcb } from './transmit.js';
+import { emitPacket, flushTcb } from './transmit.js';
 import { localTagOf, pathOf, tcbOf } from './tcb.js';
 import type { Association, Tcb } from './types.js';
 
@@ -27,6 +30,8 @@ export interface Received {
   /** The peer address it came from and our address it went to. */
   readonly source: string;
   readonly destination: string;
+  /** The packet as received: what an AUTH chunk's HMAC covers (RFC 4895 §6.3). */
+  readonly bytes?: Uint8Array;
 }
 
 /** The complete bytes of a chunk (header included, unpadded), for Unrecognized Chunk Type (§3.2). */
@@ -48,7 +53,11 @@ export function handlePacket(ctx: AssocContext, a: Association, rx: Received, st
   if (!first) return;
   const vtag = packet.verificationTag;
   const localTag = localTagOf(a);
-  if (a.localAddresses.includes(rx.destination)) a.routes.set(source, rx.destination);
+  // Our address the peer sends its DATA to is where its traffic lives: packets
+  // without DATA (a HEARTBEAT probing another address, a SACK that answers
+  // our own choice of source) do not move it, or source and destination
+  // could chase each other between two addresses.
+  if (a.localAddresses.includes(rx.destination) && (!a.routes.has(source) || carriesData(rx.packet))) a.routes.set(source, rx.destination);
   const tcb0 = tcbOf(a.fsm);
   if (tcb0) {
     tcb0.counters.inPackets++;
@@ -81,7 +90,7 @@ export function handlePacket(ctx: AssocContext, a: Association, rx: Received, st
       if (special.tBit) {
         // §8.5.1 B / C: a reflected tag vouches for the ABORT / SHUTDOWN COMPLETE
         // only, never for the chunks bundled with it.
-        processChunks(ctx, a, { ...rx, packet: { ...packet, chunks: [special] } }, 0);
+        processChunks(ctx, a, { source: rx.source, destination: rx.destination, packet: { ...packet, chunks: [special] } }, 0);
         return;
       }
       // With our own tag the packet is read in order: an unrecognized chunk
@@ -97,6 +106,11 @@ export function handlePacket(ctx: AssocContext, a: Association, rx: Received, st
     }
   }
   processChunks(ctx, a, rx, start);
+}
+
+function carriesData(packet: Received['packet']): boolean {
+  for (const c of packet.chunks) if (c.kind === 'data' || c.kind === 'idata') return true;
+  return false;
 }
 
 function replyShutdownComplete(ctx: AssocContext, a: Association, rx: Received): void {
@@ -119,14 +133,17 @@ function onCookieEcho(ctx: AssocContext, a: Association, cookie: Uint8Array, vta
 function processChunks(ctx: AssocContext, a: Association, rx: Received, start: number): void {
   const { packet, source } = rx;
   const reports: ErrorCause[] = [];
+  const asconfAcks: Chunk[] = [];
   let hadData = false;
+  // RFC 4895 §6.3: the chunks after a verified AUTH chunk are authenticated.
+  let authenticated = false;
   for (let i = start; i < packet.chunks.length; i++) {
     const chunk = packet.chunks[i]!;
     const s = a.fsm;
     if (s.state === 'closed') return;
     const tcb = tcbOf(s);
     if (tcb && chunk.kind !== 'data') tcb.counters.inControlChunks++;
-    const decision = chunkTable[s.state][chunk.kind];
+    const decision = chunkDecision(s.state, chunk.kind, tcb?.auth !== undefined, tcb?.asconf !== undefined);
     let result: ChunkResult = { kind: 'continue' };
     switch (decision) {
       case 'discard':
@@ -143,6 +160,11 @@ function processChunks(ctx: AssocContext, a: Association, rx: Received, start: n
       }
       case 'process':
         break;
+    }
+    // RFC 4895 §6.3: a chunk of our CHUNK LIST without a valid AUTH before it is silently dropped.
+    if (tcb?.auth && !authenticated && mustBeAuthenticated(tcb.auth, chunk)) {
+      tcb.auth.counters.unauthenticated++;
+      continue;
     }
     switch (chunk.kind) {
       case 'data':
@@ -167,6 +189,8 @@ function processChunks(ctx: AssocContext, a: Association, rx: Received, start: n
         if (tcb) onHeartbeatAckChunk(ctx, a, tcb, chunk);
         break;
       case 'abort':
+        // RFC 5061 §5.3: an ABORT sent to an address we are deleting is ignored.
+        if (tcb?.asconf?.pendingDelete.includes(rx.destination)) break;
         onAbortChunk(ctx, a, chunk);
         return;
       case 'shutdown':
@@ -183,6 +207,8 @@ function processChunks(ctx: AssocContext, a: Association, rx: Received, start: n
           onStaleCookie(ctx, a, s); // §5.2.6
           return;
         }
+        // RFC 5061 §5.1 A9: the peer does not know ASCONF (0xC1): no more of them.
+        if (tcb && chunk.causes.some((c) => c.kind === 'unrecognized-chunk-type' && c.chunk[0] === 0xc1)) onAsconfUnrecognized(ctx, a, tcb);
         ctx.event(a.id, { type: 'remote-error', causes: chunk.causes });
         break;
       case 'cookie-ack':
@@ -194,15 +220,34 @@ function processChunks(ctx: AssocContext, a: Association, rx: Received, start: n
           result = onForwardTsnChunk(ctx, a, tcb, chunk, source);
         }
         break;
+      case 'auth': {
+        if (!tcb?.auth) break;
+        const verdict = verifyAuthChunk(tcb.auth, chunk, rx.bytes, i, ctx.mac);
+        if (verdict === 'ok') {
+          authenticated = true;
+          break;
+        }
+        // RFC 4895 §6.3: an HMAC Identifier we did not offer is answered with an ERROR (Unsupported HMAC Identifier).
+        if (verdict === 'unsupported-hmac') reports.push({ kind: 'unsupported-hmac-identifier', hmacId: chunk.hmacId });
+        // RFC 4895 §6.3: the AUTH chunk and every chunk after it are discarded.
+        i = packet.chunks.length;
+        break;
+      }
+      case 'asconf':
+        if (tcb) {
+          const ack = onAsconf(ctx, a, tcb, chunk, source);
+          if (ack) asconfAcks.push(ack);
+        }
+        break;
+      case 'asconf-ack':
+        if (tcb) result = onAsconfAck(ctx, a, tcb, chunk);
+        break;
       case 'ecne':
       case 'cwr':
-      case 'auth':
       case 'nr-sack':
       case 'idata':
-      case 'asconf-ack':
       case 're-config':
       case 'pad':
-      case 'asconf':
       case 'i-forward-tsn':
       case 'unknown':
         // Never 'process' in the table (test/core/assoc/chunk-table.test.ts checks it).
@@ -216,6 +261,8 @@ function processChunks(ctx: AssocContext, a: Association, rx: Received, start: n
   const s = a.fsm;
   const tcb = tcbOf(s);
   if (!tcb) return;
+  // RFC 5061 §5.2: the ASCONF-ACKs of one packet go back together, to where the ASCONFs came from.
+  if (asconfAcks.length > 0) emitPacket(ctx, a, source, tcb.peerTag, asconfAcks, tcb);
   if (reports.length > 0) tcb.control.push({ chunk: { kind: 'error', causes: reports }, destination: source });
   onPacketEnd(ctx, tcb);
   if (hadData && s.state === 'shutdown-sent') onDataWhileShutdownSent(ctx, s);
@@ -236,6 +283,8 @@ export function afterInput(ctx: AssocContext, a: Association): void {
     case 'established':
     case 'shutdown-pending':
     case 'shutdown-received':
+      // RFC 5061 §5.1 A3: the next ASCONF goes once none is outstanding.
+      if (s.state !== 'shutdown-received') maybeSendAsconf(ctx, a, s.tcb);
       flushTcb(ctx, a, s.tcb, { data: true });
       reportDry(ctx, a, s.tcb);
       return;
@@ -309,7 +358,8 @@ export function send(ctx: AssocContext, a: Association, data: Uint8Array, opts: 
         {
           streamId: opts.streamId,
           ppid: opts.ppid,
-          data: data.slice(),
+          data,
+          copy: true,
           unordered: opts.unordered ?? false,
           ...(opts.lifetime !== undefined ? { lifetime: opts.lifetime } : {}),
           ...(opts.maxRetransmits !== undefined ? { maxRetransmits: opts.maxRetransmits } : {}),

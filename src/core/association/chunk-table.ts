@@ -14,13 +14,14 @@
  * The `closed` row is the out-of-the-blue packet (§8.4): `ootb-discard-packet`
  * (rule 2, ABORT: the whole packet is dropped), `process` (rule 3, INIT and
  * COOKIE ECHO start the handshake), `ootb-shutdown-complete` (rule 4),
- * `discard` (rules 5, 6, 7), `ootb-abort` (rule 8, ABORT with the T bit).
+ * `discard` (rules 5, 6, 7), `ootb-abort` (rule 8, ABORT with the T bit),
+ * `ootb-ignored` (AUTH: RFC 4895 §6.3, the rules apply to the other chunks).
  */
 import type { ChunkKind } from '../../wire/types.js';
 import type { AssociationStateName } from './types.js';
 
 export type ChunkDecision = 'process' | 'discard' | 'ootb' | 'unrecognized';
-export type OotbDecision = 'process' | 'discard' | 'ootb-discard-packet' | 'ootb-shutdown-complete' | 'ootb-abort' | 'ootb-error';
+export type OotbDecision = 'process' | 'discard' | 'ootb-discard-packet' | 'ootb-shutdown-complete' | 'ootb-abort' | 'ootb-error' | 'ootb-ignored';
 
 type Row<D> = Record<ChunkKind, D>;
 
@@ -28,16 +29,20 @@ type Row<D> = Record<ChunkKind, D>;
 const unimplemented = {
   ecne: 'unrecognized', // RFC 9260 App. A: we never offer ECN
   cwr: 'unrecognized',
-  auth: 'unrecognized', // RFC 4895 not negotiated
   'nr-sack': 'unrecognized',
   idata: 'unrecognized', // RFC 8260 not negotiated
-  'asconf-ack': 'unrecognized', // RFC 5061 not negotiated
   're-config': 'unrecognized', // RFC 6525 not negotiated
   pad: 'unrecognized', // RFC 4820: type 0x84, skipped silently by its bits
-  asconf: 'unrecognized',
   'i-forward-tsn': 'unrecognized',
   unknown: 'unrecognized',
 } as const satisfies Partial<Row<ChunkDecision>>;
+
+/**
+ * Extension chunks whose cells apply only where the association negotiated
+ * the extension in INIT / INIT ACK; elsewhere the chunk type is one we do not
+ * know (`extensionDecision`): AUTH (RFC 4895), ASCONF and ASCONF-ACK (RFC 5061).
+ */
+export const negotiated = { auth: 'auth', asconf: 'asconf', 'asconf-ack': 'asconf' } as const satisfies Partial<Record<ChunkKind, 'auth' | 'asconf'>>;
 
 export const ootbTable: Row<OotbDecision> = {
   data: 'ootb-abort', // §8.4 rule 8
@@ -55,7 +60,7 @@ export const ootbTable: Row<OotbDecision> = {
   ecne: 'ootb-abort',
   cwr: 'ootb-abort',
   'shutdown-complete': 'discard', // rule 5
-  auth: 'ootb-abort',
+  auth: 'ootb-ignored', // RFC 4895 §6.3: out-of-the-blue handling does not take the AUTH chunk into account
   'nr-sack': 'ootb-abort',
   idata: 'ootb-abort',
   'asconf-ack': 'ootb-abort',
@@ -83,6 +88,10 @@ export const chunkTable: Record<Exclude<AssociationStateName, 'closed'>, Row<Chu
     'cookie-ack': 'discard', // §5.2.5
     'shutdown-complete': 'discard',
     'forward-tsn': 'discard',
+    // No TCB, so nothing negotiated: these follow the upper-two-bit rules whatever the cell says.
+    auth: 'unrecognized',
+    asconf: 'unrecognized',
+    'asconf-ack': 'unrecognized',
     // No peer tag yet: the "report" half of the bits cannot be honoured, stop/skip still applies.
     ...unimplemented,
   },
@@ -101,6 +110,9 @@ export const chunkTable: Record<Exclude<AssociationStateName, 'closed'>, Row<Chu
     'cookie-ack': 'process', // §5.1 E
     'shutdown-complete': 'discard',
     'forward-tsn': 'process',
+    auth: 'process', // RFC 4895 §6.3: the peer is ESTABLISHED and may authenticate what it sends
+    asconf: 'discard', // RFC 5061: no address change before the association is up (as Linux)
+    'asconf-ack': 'discard', // we sent no ASCONF yet
     ...unimplemented,
   },
   established: {
@@ -118,6 +130,9 @@ export const chunkTable: Record<Exclude<AssociationStateName, 'closed'>, Row<Chu
     'cookie-ack': 'discard', // §5.2.5
     'shutdown-complete': 'discard',
     'forward-tsn': 'process', // RFC 3758 §3.6
+    auth: 'process', // RFC 4895 §6.3
+    asconf: 'process', // RFC 5061 §5.2
+    'asconf-ack': 'process', // RFC 5061 §5.1
     ...unimplemented,
   },
   'shutdown-pending': {
@@ -135,6 +150,9 @@ export const chunkTable: Record<Exclude<AssociationStateName, 'closed'>, Row<Chu
     'cookie-ack': 'discard',
     'shutdown-complete': 'discard',
     'forward-tsn': 'process',
+    auth: 'process',
+    asconf: 'process', // the peer may still reconfigure while our data drains
+    'asconf-ack': 'process',
     ...unimplemented,
   },
   'shutdown-sent': {
@@ -152,6 +170,9 @@ export const chunkTable: Record<Exclude<AssociationStateName, 'closed'>, Row<Chu
     'cookie-ack': 'discard',
     'shutdown-complete': 'discard',
     'forward-tsn': 'process',
+    auth: 'process',
+    asconf: 'process', // the peer still sends until it answers the SHUTDOWN (as Linux)
+    'asconf-ack': 'process',
     ...unimplemented,
   },
   'shutdown-received': {
@@ -169,6 +190,9 @@ export const chunkTable: Record<Exclude<AssociationStateName, 'closed'>, Row<Chu
     'cookie-ack': 'discard',
     'shutdown-complete': 'discard',
     'forward-tsn': 'discard',
+    auth: 'process',
+    asconf: 'process',
+    'asconf-ack': 'process',
     ...unimplemented,
   },
   'shutdown-ack-sent': {
@@ -186,6 +210,20 @@ export const chunkTable: Record<Exclude<AssociationStateName, 'closed'>, Row<Chu
     'cookie-ack': 'discard',
     'shutdown-complete': 'process', // §9.2
     'forward-tsn': 'discard',
+    auth: 'process',
+    asconf: 'discard', // the association is going: no more reconfiguration (as Linux)
+    'asconf-ack': 'discard',
     ...unimplemented,
   },
 };
+
+/**
+ * The cell for `kind` in `state`, with the negotiation rule applied: an
+ * extension chunk of an extension this association did not negotiate is one
+ * we do not know (RFC 9260 §3.2), whatever the table says.
+ */
+export function chunkDecision(state: Exclude<AssociationStateName, 'closed'>, kind: ChunkKind, auth: boolean, asconf: boolean): ChunkDecision {
+  const ext = (negotiated as Partial<Record<ChunkKind, 'auth' | 'asconf'>>)[kind];
+  if (ext !== undefined && !(ext === 'auth' ? auth : asconf)) return 'unrecognized';
+  return chunkTable[state][kind];
+}

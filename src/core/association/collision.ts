@@ -11,16 +11,18 @@ import { createReassembly } from '../rx/reassembly.js';
 import type { AssocContext } from './context.js';
 import { cookieStaleness, type CookieContents } from './cookie.js';
 import { failAllData } from './events.js';
-import { abortFor, buildInitAck, checkInitParams, drainPending, enterEstablished } from './handshake.js';
+import { abortFor, buildInitAck, checkInitParams, drainPending, enterEstablished, initFeatures } from './handshake.js';
 import { emitPacket } from './transmit.js';
-import { createTcb, restartTcb, tcbOf, tcbParamsFromCookie } from './tcb.js';
+import { createTcb, restartTcb, tcbOf, tcbParamsFromCookie, type TcbParams } from './tcb.js';
+import { createAsconfState } from '../asconf/state.js';
+import { authParamsOf } from '../auth/params.js';
 import type { Association, Tcb } from './types.js';
 import { encodeParams, encodedParamsLength } from '../../wire/param.js';
 
 /** An INIT for an association that exists. `source` / `destination` are the packet's. */
 export function onInitInAssociation(ctx: AssocContext, a: Association, init: InitChunk, source: string): void {
   const s = a.fsm;
-  const check = checkInitParams(init, source, a.localAddresses);
+  const check = checkInitParams(init, source, a.localAddresses, initFeatures(ctx));
   if (!check.ok) {
     emitPacket(ctx, a, source, init.initiateTag, [abortFor(check.cause)]);
     return;
@@ -41,6 +43,7 @@ export function onInitInAssociation(ctx: AssocContext, a: Association, init: Ini
           { localTag: s.init.initiateTag, localInitialTsn: s.init.initialTsn, localTieTag: s.init.initiateTag, peerTieTag: 0, outboundStreams: s.init.outboundStreams },
           a,
           a.localAddresses,
+          authParamsOf(s.init.params),
         ),
       ]);
       return;
@@ -55,6 +58,7 @@ export function onInitInAssociation(ctx: AssocContext, a: Association, init: Ini
           { localTag: s.tcb.localTag, localInitialTsn: s.tcb.localInitialTsn, localTieTag: s.tcb.localTag, peerTieTag: s.tcb.peerTag, outboundStreams: s.init.outboundStreams },
           a,
           a.localAddresses,
+          authParamsOf(s.init.params),
         ),
       ]);
       return;
@@ -122,7 +126,7 @@ export function onCookieEchoInAssociation(ctx: AssocContext, a: Association, c: 
       return false;
     }
   }
-  const params = tcbParamsFromCookie(c, source);
+  const params = tcbParamsFromCookie(c, source, ctx.config, ctx.hasSha1 ?? false);
   switch (kase) {
     case 'A': {
       const t = tcb!;
@@ -157,7 +161,7 @@ export function onCookieEchoInAssociation(ctx: AssocContext, a: Association, c: 
           return true;
         }
         case 'cookie-echoed':
-          adoptPeer(s.tcb, c);
+          adoptPeer(s.tcb, c, params);
           s.tcb.control.push({ chunk: { kind: 'cookie-ack' }, destination: source });
           enterEstablished(ctx, a, s.tcb, s.shutdownRequested);
           return true;
@@ -181,9 +185,17 @@ export function onCookieEchoInAssociation(ctx: AssocContext, a: Association, c: 
   }
 }
 
-/** Case B in COOKIE-ECHOED: the peer's side of the TCB comes from its INIT, as the cookie carries it. */
-function adoptPeer(tcb: Tcb, c: CookieContents): void {
+/**
+ * Case B in COOKIE-ECHOED: the peer's side of the TCB comes from its INIT, as
+ * the cookie carries it, its extensions and AUTH key vector included (the
+ * peer's INIT ACK may have carried another RANDOM than its INIT).
+ */
+function adoptPeer(tcb: Tcb, c: CookieContents, params: TcbParams): void {
   tcb.peerTag = c.peerTag;
+  tcb.peerExtensions = params.peerExtensions.slice();
+  tcb.peerAdaptation = params.peerAdaptation;
+  tcb.auth = params.auth;
+  tcb.asconf = params.asconf ? createAsconfState(tcb.localInitialTsn, c.peerInitialTsn) : undefined;
   if (tcb.peerInitialTsn !== c.peerInitialTsn && !tcb.tracker.firstDataSeen) {
     tcb.peerInitialTsn = c.peerInitialTsn;
     tcb.tracker = createDataTracker(c.peerInitialTsn);

@@ -4,6 +4,8 @@
  * endpoint) and the output sinks. Not state: built per call, never stored.
  */
 import type { Packet } from '../../wire/types.js';
+import type { MacFunction } from '../auth/mac.js';
+import type { AuthSign } from '../auth/send.js';
 import type { ProtocolConfig } from '../config.js';
 import type { Millis, Rng } from '../env.js';
 import type { CookieContents, OpenCookieOutcome } from './cookie.js';
@@ -13,6 +15,8 @@ export interface OutPacket {
   readonly source: string;
   readonly destination: string;
   readonly packet: Packet;
+  /** The packet holds an AUTH chunk whose HMAC the endpoint fills in once it is encoded (RFC 4895 §6.2). */
+  readonly auth?: AuthSign;
 }
 
 export interface AssocContext {
@@ -26,6 +30,10 @@ export interface AssocContext {
   event(assocId: number, event: AssociationEvent): void;
   /** A nonzero random 32-bit value (verification tags, RFC 9260 §5.3.1). */
   nonZeroTag(): number;
+  /** The HMACs AUTH verifies with (RFC 4895); absent: no AUTH chunk can be verified. */
+  readonly mac?: MacFunction;
+  /** HMAC-SHA1 can be computed, so AUTH may be offered (RFC 4895 §3.3). */
+  readonly hasSha1?: boolean;
 }
 
 /** The source for a destination: a local address of the same family (IPv4 / IPv6), else the first. */

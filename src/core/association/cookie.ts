@@ -30,6 +30,14 @@ export interface CookieContents {
   /** Peer addresses; the first is the source of the INIT (confirmed, §5.4). */
   readonly peerAddresses: readonly string[];
   readonly localAddresses: readonly string[];
+  /** Our RFC 4895 key vector as sent in the INIT ACK (empty: we did not offer AUTH). */
+  readonly localAuth: Uint8Array;
+  /** The peer's, from its INIT (empty: it did not offer AUTH). */
+  readonly peerAuth: Uint8Array;
+  /** Chunk types of the peer's Supported Extensions parameter (RFC 5061 §4.2.7). */
+  readonly peerExtensions: readonly number[];
+  /** The peer's Adaptation Layer Indication (RFC 5061 §4.2.5), if any. */
+  readonly peerAdaptation: number | undefined;
 }
 
 export interface CookieSecret {
@@ -41,7 +49,7 @@ export interface CookieSecrets {
   previous: { readonly key: Uint8Array; readonly retiredAt: Millis } | undefined;
 }
 
-const VERSION = 1;
+const VERSION = 2;
 const MAC_LENGTH = 32;
 const FIXED = 1 + 8 + 8 + 4 * 6 + 2 * 2 + 4 * 2 + 1 + 2 * 2;
 
@@ -68,8 +76,12 @@ export function encodeCookieBody(c: CookieContents): Uint8Array {
   const enc = new TextEncoder();
   const peer = c.peerAddresses.slice(0, 255).map((a) => enc.encode(a));
   const local = c.localAddresses.slice(0, 255).map((a) => enc.encode(a));
+  const localAuth = c.localAuth.subarray(0, 0xffff);
+  const peerAuth = c.peerAuth.subarray(0, 0xffff);
+  const extensions = c.peerExtensions.slice(0, 255);
   let size = FIXED + 2;
   for (const a of [...peer, ...local]) size += 1 + Math.min(a.length, 255);
+  size += 2 + localAuth.length + 2 + peerAuth.length + 1 + extensions.length + 5;
   const out = new Uint8Array(size);
   const v = new DataView(out.buffer);
   let o = 0;
@@ -101,7 +113,21 @@ export function encodeCookieBody(c: CookieContents): Uint8Array {
     out.set(b, o);
     o += b.length;
   }
+  for (const v of [localAuth, peerAuth]) {
+    v16(out, o, v.length);
+    out.set(v, o + 2);
+    o += 2 + v.length;
+  }
+  out[o++] = extensions.length;
+  for (const t of extensions) out[o++] = t;
+  out[o++] = c.peerAdaptation === undefined ? 0 : 1;
+  new DataView(out.buffer, out.byteOffset).setUint32(o, (c.peerAdaptation ?? 0) >>> 0);
   return out;
+}
+
+function v16(out: Uint8Array, o: number, n: number): void {
+  out[o] = n >>> 8;
+  out[o + 1] = n & 0xff;
 }
 
 /** Parses a body whose MAC was verified; undefined if it is not one of ours (wrong version, truncated). */
@@ -133,6 +159,19 @@ export function decodeCookieBody(b: Uint8Array): CookieContents | undefined {
     addrs.push(dec.decode(b.subarray(o + 1, o + 1 + len)));
     o += 1 + len;
   }
+  const vectors: Uint8Array[] = [];
+  for (let i = 0; i < 2; i++) {
+    if (o + 2 > b.length) return undefined;
+    const len = (b[o]! << 8) | b[o + 1]!;
+    if (o + 2 + len > b.length) return undefined;
+    vectors.push(b.slice(o + 2, o + 2 + len));
+    o += 2 + len;
+  }
+  const nExt = b[o];
+  if (nExt === undefined || o + 1 + nExt + 5 > b.length) return undefined;
+  const peerExtensions = [...b.subarray(o + 1, o + 1 + nExt)];
+  o += 1 + nExt;
+  const peerAdaptation = b[o] === 1 ? v.getUint32(o + 1) : undefined;
   if (!Number.isFinite(createdAt) || !Number.isFinite(lifespan)) return undefined;
   return {
     createdAt,
@@ -151,6 +190,10 @@ export function decodeCookieBody(b: Uint8Array): CookieContents | undefined {
     peerPort,
     peerAddresses: addrs.slice(0, nPeer),
     localAddresses: addrs.slice(nPeer),
+    localAuth: vectors[0]!,
+    peerAuth: vectors[1]!,
+    peerExtensions,
+    peerAdaptation,
   };
 }
 

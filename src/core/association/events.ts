@@ -3,6 +3,7 @@
  */
 import { concatBytes } from '../../wire/bytes.js';
 import { peerAddrChangeState, type PathEvent } from '../path/state.js';
+import { queuedMessages } from '../tx/send-queue.js';
 import type { SendFailed } from '../tx/types.js';
 import type { AssocContext } from './context.js';
 import type { PendingSend, Tcb } from './types.js';
@@ -48,11 +49,9 @@ export function failAllData(ctx: AssocContext, assocId: number, tcb: Tcb): void 
     if (!m) byMessage.set(cur.message.messageId, (m = { streamId: cur.message.streamId, ppid: cur.message.ppid, unordered: cur.message.unordered, parts: [], sent: cur.offset > 0 }));
     m.parts.push(cur.message.data.subarray(cur.offset));
   }
-  for (const list of tcb.sq.streams.values()) {
-    for (const msg of list) {
-      if (byMessage.has(msg.messageId)) continue;
-      byMessage.set(msg.messageId, { streamId: msg.streamId, ppid: msg.ppid, unordered: msg.unordered, parts: [msg.data], sent: false });
-    }
+  for (const msg of queuedMessages(tcb.sq)) {
+    if (byMessage.has(msg.messageId)) continue;
+    byMessage.set(msg.messageId, { streamId: msg.streamId, ppid: msg.ppid, unordered: msg.unordered, parts: [msg.data], sent: false });
   }
   for (const [messageId, m] of byMessage) {
     ctx.event(assocId, { type: 'send-failed', messageId, streamId: m.streamId, ppid: m.ppid, unordered: m.unordered, data: concatBytes(m.parts), reason: 'association-closed', sent: m.sent });

@@ -8,6 +8,7 @@
 import { encodeParam, encodedParamLength, paramType } from '../../wire/param.js';
 import { unrecognizedParamAction } from '../../wire/registry.js';
 import type { Chunk, ErrorCause, InitAckChunk, InitChunk, Param } from '../../wire/types.js';
+import { authOffered, authParamsOf, checkPeerAuthParams, keyVector } from '../auth/params.js';
 import type { ProtocolConfig } from '../config.js';
 import { onRttMeasurement } from '../path/rto.js';
 import { enqueue } from '../tx/send-queue.js';
@@ -15,6 +16,7 @@ import type { AssocContext } from './context.js';
 import type { CookieContents } from './cookie.js';
 import { emitPacket } from './transmit.js';
 import { failAllData } from './events.js';
+import { extensionParams, negotiateExtensions } from './extensions.js';
 import { createTcb, pathOf } from './tcb.js';
 import type { Association, AssociationState, PendingSend, Tcb } from './types.js';
 
@@ -29,6 +31,17 @@ export interface InitInfo {
   readonly preservative: number;
   /** Unrecognized parameters to report, complete TLVs (§3.2.2). */
   readonly unrecognized: Uint8Array[];
+  /** The peer's RFC 4895 key vector (RANDOM ‖ CHUNKS ‖ HMAC-ALGO); empty when it does not offer AUTH or we do not do AUTH. */
+  readonly authVector: Uint8Array;
+  /** Chunk types of the peer's Supported Extensions (RFC 5061 §4.2.7). */
+  readonly extensions: readonly number[];
+  /** The peer's Adaptation Layer Indication (RFC 5061 §4.2.5). */
+  readonly adaptation: number | undefined;
+}
+
+/** What of the extensions this endpoint implements right now (the AUTH parameters are unrecognized without it). */
+export interface InitFeatures {
+  readonly auth: boolean;
 }
 
 /** RFC 9260 §6: the least initial a_rwnd an INIT or INIT ACK may carry. */
@@ -47,7 +60,7 @@ function paramBytes(p: Param): Uint8Array {
  * Validates an INIT or INIT ACK (RFC 9260 §3.3.2, §3.3.3, §5.1.2) and
  * collects what the association needs from its parameters.
  */
-export function checkInitParams(chunk: InitChunk | InitAckChunk, source: string, localAddresses: readonly string[]): InitCheck {
+export function checkInitParams(chunk: InitChunk | InitAckChunk, source: string, localAddresses: readonly string[], features: InitFeatures = { auth: false }): InitCheck {
   // Initiate Tag 0: RFC 4960 §3.3.2 said "treat it as an error and close the
   // association by transmitting an ABORT"; RFC 9260 §3.3.2 now says "MUST
   // silently discard the packet". We answer ABORT (Invalid Mandatory
@@ -70,9 +83,28 @@ export function checkInitParams(chunk: InitChunk | InitAckChunk, source: string,
   let cookie: Uint8Array | undefined;
   let preservative = 0;
   const unrecognized: Uint8Array[] = [];
+  let extensions: readonly number[] = [];
+  let adaptation: number | undefined;
+  const authParams: Param[] = [];
   for (const p of chunk.params) {
     let stop = false;
     switch (p.kind) {
+      case 'random':
+      case 'chunk-list':
+      case 'hmac-algo':
+        // RFC 4895 §3: ours to read only while we do AUTH; otherwise unrecognized (below).
+        if (features.auth) {
+          authParams.push(p);
+          break;
+        }
+        stop = reportUnrecognized(p, unrecognized);
+        break;
+      case 'supported-extensions':
+        extensions = p.chunkTypes;
+        break;
+      case 'adaptation-layer-indication':
+        adaptation = p.indication;
+        break;
       case 'ipv4-address':
         if (v4 && !addresses.includes(p.address)) addresses.push(p.address);
         break;
@@ -96,30 +128,22 @@ export function checkInitParams(chunk: InitChunk | InitAckChunk, source: string,
         break;
       case 'heartbeat-info':
       case 'ecn-capable':
-      case 'random':
-      case 'chunk-list':
-      case 'hmac-algo':
       case 'padding':
-      case 'supported-extensions':
       case 'add-ip-address':
       case 'delete-ip-address':
       case 'set-primary-address':
       case 'error-cause-indication':
       case 'success-indication':
-      case 'adaptation-layer-indication':
       case 'outgoing-ssn-reset-request':
       case 'incoming-ssn-reset-request':
       case 'ssn-tsn-reset-request':
       case 'reconfig-response':
       case 'add-outgoing-streams-request':
       case 'add-incoming-streams-request':
-      case 'unknown': {
-        // Extensions we do not implement are unrecognized: §3.2.1 upper two bits.
-        const action = unrecognizedParamAction(paramType(p));
-        if (action === 'stop-and-report' || action === 'skip-and-report') unrecognized.push(paramBytes(p));
-        stop = action === 'stop' || action === 'stop-and-report';
+      case 'unknown':
+        // Extensions we do not implement, and ASCONF parameters out of place, are unrecognized.
+        stop = reportUnrecognized(p, unrecognized);
         break;
-      }
     }
     if (stop) break;
   }
@@ -127,7 +151,16 @@ export function checkInitParams(chunk: InitChunk | InitAckChunk, source: string,
     // §3.3.3: the State Cookie is mandatory in INIT ACK.
     return { ok: false, cause: { kind: 'missing-mandatory-parameter', missingTypes: [7] } };
   }
-  return { ok: true, info: { peerAddresses: addresses, forwardTsn, cookie, preservative, unrecognized } };
+  const auth = checkPeerAuthParams(authParams);
+  if (!auth.ok) return { ok: false, cause: auth.cause };
+  return { ok: true, info: { peerAddresses: addresses, forwardTsn, cookie, preservative, unrecognized, authVector: auth.keyVector, extensions, adaptation } };
+}
+
+/** §3.2.1: the upper two bits of an unrecognized parameter's type; true when processing stops. */
+function reportUnrecognized(p: Param, unrecognized: Uint8Array[]): boolean {
+  const action = unrecognizedParamAction(paramType(p));
+  if (action === 'stop-and-report' || action === 'skip-and-report') unrecognized.push(paramBytes(p));
+  return action === 'stop' || action === 'stop-and-report';
 }
 
 function addressParams(localAddresses: readonly string[]): Param[] {
@@ -136,9 +169,17 @@ function addressParams(localAddresses: readonly string[]): Param[] {
   return localAddresses.map((address) => (address.includes(':') ? { kind: 'ipv6-address', address } : { kind: 'ipv4-address', address }));
 }
 
-export function buildInit(config: ProtocolConfig, localAddresses: readonly string[], localTag: number, initialTsn: number, outboundStreams: number, preservative?: number): InitChunk {
+export function buildInit(
+  config: ProtocolConfig,
+  localAddresses: readonly string[],
+  localTag: number,
+  initialTsn: number,
+  outboundStreams: number,
+  preservative?: number,
+  extensions: readonly Param[] = [],
+): InitChunk {
   // RFC 3758 §3.3.1: Forward-TSN-Supported only when PR-SCTP is enabled.
-  const params: Param[] = [...addressParams(localAddresses), ...(config.prSctp ? [{ kind: 'forward-tsn-supported' } as const] : [])];
+  const params: Param[] = [...addressParams(localAddresses), ...(config.prSctp ? [{ kind: 'forward-tsn-supported' } as const] : []), ...extensions];
   if (preservative !== undefined) params.push({ kind: 'cookie-preservative', lifeSpanIncrement: preservative });
   return {
     kind: 'init',
@@ -173,8 +214,10 @@ export function buildInitAck(
   answer: InitAnswer,
   ports: { readonly localPort: number; readonly peerPort: number },
   localAddresses: readonly string[],
+  authParams?: readonly Param[],
 ): InitAckChunk {
   const config = ctx.config;
+  const extensions = extensionParams(config, ctx.hasSha1 ?? false, ctx.rng, authParams);
   const contents: CookieContents = {
     createdAt: ctx.now,
     lifespan: config.validCookieLife + Math.min(Math.max(0, info.preservative), config.validCookieLife),
@@ -193,11 +236,16 @@ export function buildInitAck(
     peerPort: ports.peerPort,
     peerAddresses: info.peerAddresses,
     localAddresses,
+    localAuth: keyVector(extensions),
+    peerAuth: info.authVector,
+    peerExtensions: info.extensions,
+    peerAdaptation: info.adaptation,
   };
   const params: Param[] = [
     { kind: 'state-cookie', cookie: ctx.mintCookie(contents) },
     ...addressParams(localAddresses),
     ...(config.prSctp ? [{ kind: 'forward-tsn-supported' } as const] : []),
+    ...extensions,
     ...info.unrecognized.map((param): Param => ({ kind: 'unrecognized-parameter', param })),
   ];
   return {
@@ -249,7 +297,7 @@ export function abortFor(cause: ErrorCause): Chunk {
 
 /** RFC 9260 §5.1 C: INIT ACK in COOKIE-WAIT. */
 export function onInitAck(ctx: AssocContext, a: Association, s: Extract<AssociationState, { state: 'cookie-wait' }>, ack: InitAckChunk, source: string): void {
-  const check = checkInitParams(ack, source, a.localAddresses);
+  const check = checkInitParams(ack, source, a.localAddresses, initFeatures(ctx));
   if (!check.ok) {
     // §5.1.2 / §3.3.3: ABORT and report the failure to the ULP. With an
     // Initiate Tag of 0 ("the receiver MAY send an ABORT for debugging
@@ -262,6 +310,7 @@ export function onInitAck(ctx: AssocContext, a: Association, s: Extract<Associat
     return;
   }
   const info = check.info;
+  const ext = negotiateExtensions(ctx.config, ctx.hasSha1 ?? false, keyVector(authParamsOf(s.init.params)), info.authVector, info.extensions);
   const tcb = createTcb(
     {
       localTag: s.init.initiateTag,
@@ -275,6 +324,10 @@ export function onInitAck(ctx: AssocContext, a: Association, s: Extract<Associat
       peerAddresses: info.peerAddresses,
       // §5.4: the COOKIE ECHO goes to the INIT ACK's source, which the COOKIE ACK then confirms.
       confirmed: [source],
+      peerExtensions: info.extensions,
+      peerAdaptation: info.adaptation,
+      auth: ext.auth,
+      asconf: ext.asconf,
     },
     ctx.config,
     ctx.now,
@@ -316,6 +369,13 @@ export function enterEstablished(ctx: AssocContext, a: Association, tcb: Tcb, sh
   a.fsm = shutdownRequested ? { state: 'shutdown-pending', tcb } : { state: 'established', tcb };
   a.establishedAt = ctx.now;
   ctx.event(a.id, { type: 'communication-up', outboundStreams: tcb.outboundStreams, inboundStreams: tcb.inboundStreams, peerAddresses: tcb.paths.map((p) => p.address) });
+  // RFC 6458 §6.1.6: SCTP_ADAPTATION_INDICATION follows the communication up.
+  if (tcb.peerAdaptation !== undefined) ctx.event(a.id, { type: 'adaptation-indication', indication: tcb.peerAdaptation });
+}
+
+/** The extensions this endpoint reads in an INIT / INIT ACK now. */
+export function initFeatures(ctx: Pick<AssocContext, 'config' | 'hasSha1'>): InitFeatures {
+  return { auth: authOffered(ctx.config, ctx.hasSha1 ?? false) };
 }
 
 /** T1-init or T1-cookie expired (§5.1.6): retransmit with backoff, or give up after Max.Init.Retransmits. */

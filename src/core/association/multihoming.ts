@@ -6,6 +6,7 @@
 import type { HeartbeatAckChunk, HeartbeatChunk } from '../../wire/types.js';
 import { buildHeartbeatInfo, heartbeatTargets, nextHeartbeatAt, onHeartbeatAck, onHeartbeatTimeout, parseHeartbeatInfo } from '../path/heartbeat.js';
 import type { Millis } from '../env.js';
+import { onPeerAddressConfirmed } from '../asconf/peer.js';
 import type { AssocContext } from './context.js';
 import { emitPathEvent } from './events.js';
 import { pathOf } from './tcb.js';
@@ -26,6 +27,8 @@ export function onHeartbeatAckChunk(ctx: AssocContext, a: Association, tcb: Tcb,
   // §8.1: a HEARTBEAT ACK resets the association error counter.
   tcb.errorCount = 0;
   emitPathEvent(ctx, a.id, r.event);
+  // RFC 5061 §4.2.4: a peer's Set Primary that waited for this address to be confirmed.
+  if (r.confirmed) onPeerAddressConfirmed(ctx, a, tcb, path.address);
 }
 
 /** When the next heartbeat work is due on any path. */

@@ -4,6 +4,8 @@
  * queue sizes and counters, named after SCTP-MIB (RFC 3873) where one exists.
  * The snapshot itself is `structuredClone(association)` (Endpoint.snapshot).
  */
+import type { AsconfRequest } from '../asconf/state.js';
+import { hmacName } from '../auth/state.js';
 import { totalFlightSize } from '../tx/retransmission-queue.js';
 import { tcbOf } from './tcb.js';
 import type { Association, AssociationCounters, AssociationStateName } from './types.js';
@@ -25,6 +27,27 @@ export interface PathSummary {
   readonly flightSize: number;
   /** sctpAssocRemAddrRtx. */
   readonly rtxChunks: number;
+}
+
+/** The extensions in use (negotiated in INIT / INIT ACK) and their state. */
+export interface ExtensionsSummary {
+  /** RFC 3758 PR-SCTP. */
+  readonly prSctp: boolean;
+  /** RFC 4895 AUTH: the HMAC our AUTH chunks use, the chunk types each side must authenticate. */
+  readonly auth: { readonly hmac: string; readonly keyId: number; readonly localChunks: readonly number[]; readonly peerChunks: readonly number[] } | undefined;
+  /** RFC 5061 ADD-IP: the ASCONF in flight and the requests behind it. */
+  readonly asconf:
+    | {
+        readonly pending: { readonly serial: number; readonly requests: readonly AsconfRequest[]; readonly retransmits: number; readonly destination: string } | undefined;
+        readonly queued: readonly AsconfRequest[];
+        readonly addingLocal: readonly string[];
+        readonly deletingLocal: readonly string[];
+      }
+    | undefined;
+  /** The peer's Adaptation Layer Indication (RFC 5061 §4.2.5). */
+  readonly peerAdaptation: number | undefined;
+  /** The peer's Supported Extensions chunk types (RFC 5061 §4.2.7). */
+  readonly peerSupported: readonly number[];
 }
 
 export interface AssociationSummary {
@@ -60,6 +83,9 @@ export interface AssociationSummary {
   /** sctpAssocStartTime. */
   readonly startTime: number | undefined;
   readonly counters: AssociationCounters | undefined;
+  /** Our addresses the association uses as sources. */
+  readonly localAddresses: readonly string[];
+  readonly extensions: ExtensionsSummary | undefined;
 }
 
 export function summarize(a: Association): AssociationSummary {
@@ -106,5 +132,31 @@ export function summarize(a: Association): AssociationSummary {
     })),
     startTime: a.establishedAt,
     counters: tcb?.counters,
+    localAddresses: a.localAddresses.slice(),
+    extensions: tcb
+      ? {
+          prSctp: tcb.rq.forwardTsnSupported,
+          auth: tcb.auth
+            ? { hmac: hmacName(tcb.auth.hmacId), keyId: tcb.auth.activeKeyId, localChunks: tcb.auth.localChunks, peerChunks: tcb.auth.peerChunks }
+            : undefined,
+          asconf: tcb.asconf
+            ? {
+                pending: tcb.asconf.outstanding
+                  ? {
+                      serial: tcb.asconf.outstanding.serial,
+                      requests: tcb.asconf.outstanding.requests.map((r) => ({ kind: r.kind, address: r.address })),
+                      retransmits: tcb.asconf.outstanding.retransmits,
+                      destination: tcb.asconf.outstanding.destination,
+                    }
+                  : undefined,
+                queued: tcb.asconf.queue.map((r) => ({ kind: r.kind, address: r.address })),
+                addingLocal: tcb.asconf.pendingAdd.slice(),
+                deletingLocal: tcb.asconf.pendingDelete.slice(),
+              }
+            : undefined,
+          peerAdaptation: tcb.peerAdaptation,
+          peerSupported: tcb.peerExtensions.slice(),
+        }
+      : undefined,
   };
 }

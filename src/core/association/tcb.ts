@@ -3,6 +3,8 @@
  * procedure uses.
  */
 import type { CookieContents } from './cookie.js';
+import { createAsconfState } from '../asconf/state.js';
+import type { AuthState } from '../auth/state.js';
 import type { ProtocolConfig } from '../config.js';
 import type { Millis } from '../env.js';
 import { createPathState, resetPathForRestart, type PathState } from '../path/state.js';
@@ -10,6 +12,7 @@ import { createDataTracker } from '../rx/data-tracker.js';
 import { createReassembly } from '../rx/reassembly.js';
 import { createRetransmissionQueue } from '../tx/retransmission-queue.js';
 import { createSendQueue } from '../tx/send-queue.js';
+import { negotiateExtensions } from './extensions.js';
 import { createCounters, type Association, type AssociationState, type Tcb } from './types.js';
 
 export interface TcbParams {
@@ -24,6 +27,13 @@ export interface TcbParams {
   readonly peerAddresses: readonly string[];
   /** Addresses confirmed from the start (§5.4): where the handshake ran. */
   readonly confirmed: readonly string[];
+  /** Chunk types of the peer's Supported Extensions (RFC 5061 §4.2.7). */
+  readonly peerExtensions: readonly number[];
+  readonly peerAdaptation: number | undefined;
+  /** RFC 4895 state when AUTH was negotiated. */
+  readonly auth: AuthState | undefined;
+  /** RFC 5061 ADD-IP was negotiated. */
+  readonly asconf: boolean;
 }
 
 export function createTcb(p: TcbParams, config: ProtocolConfig, now: Millis): Tcb {
@@ -38,6 +48,10 @@ export function createTcb(p: TcbParams, config: ProtocolConfig, now: Millis): Tc
     outboundStreams: p.outboundStreams,
     inboundStreams: p.inboundStreams,
     peerForwardTsn: p.peerForwardTsn,
+    peerExtensions: p.peerExtensions.slice(),
+    peerAdaptation: p.peerAdaptation,
+    auth: p.auth,
+    asconf: p.asconf ? createAsconfState(p.localInitialTsn, p.peerInitialTsn) : undefined,
     paths,
     primary: p.confirmed[0] ?? p.peerAddresses[0] ?? '',
     lastDataDestination: undefined,
@@ -111,9 +125,12 @@ export function pathOf(tcb: Tcb, address: string): PathState | undefined {
 /**
  * TCB parameters from a valid cookie that arrived from `source`. The source of
  * the COOKIE ECHO is a peer address (it may be new to the INIT's list) and is
- * confirmed (RFC 9260 §5.4).
+ * confirmed (RFC 9260 §5.4). The extensions are negotiated again from the
+ * cookie's key vectors and Supported Extensions, so the AUTH keys of the
+ * association come from the cookie (RFC 4895 §6.3, COOKIE ECHO bundled with AUTH).
  */
-export function tcbParamsFromCookie(c: CookieContents, source: string): TcbParams {
+export function tcbParamsFromCookie(c: CookieContents, source: string, config: ProtocolConfig, hasSha1: boolean): TcbParams {
+  const ext = negotiateExtensions(config, hasSha1, c.localAuth, c.peerAuth, c.peerExtensions);
   return {
     localTag: c.localTag,
     peerTag: c.peerTag,
@@ -125,5 +142,9 @@ export function tcbParamsFromCookie(c: CookieContents, source: string): TcbParam
     peerForwardTsn: c.peerForwardTsn,
     peerAddresses: c.peerAddresses.includes(source) ? c.peerAddresses.slice() : [source, ...c.peerAddresses],
     confirmed: [source],
+    peerExtensions: c.peerExtensions,
+    peerAdaptation: c.peerAdaptation,
+    auth: ext.auth,
+    asconf: ext.asconf,
   };
 }

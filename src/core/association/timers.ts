@@ -1,7 +1,7 @@
 /**
  * The association's deadline table (one per association): T1-init /
  * T1-cookie, T2-shutdown, T5-shutdown-guard, T3-rtx per path, heartbeat per
- * path, delayed SACK, zero window probe. `nextDeadline` is their minimum;
+ * path, delayed SACK, zero window probe, T-4 RTO (RFC 5061 ASCONF). `nextDeadline` is their minimum;
  * `onTimeout` runs every one that is due.
  */
 import type { Millis } from '../env.js';
@@ -14,12 +14,13 @@ import type { AssocContext } from './context.js';
 import { emitPathEvent, emitSendFailed } from './events.js';
 import { onT1Expiry } from './handshake.js';
 import { nextHeartbeatDeadline, onHeartbeatTimer } from './multihoming.js';
+import { onT4Expiry } from '../asconf/sender.js';
 import { onT2Expiry, onT5Expiry } from './shutdown.js';
 import { flushTcb, syncFlight } from './transmit.js';
 import { pathOf, tcbOf } from './tcb.js';
 import type { Association, AssociationStateName, Tcb } from './types.js';
 
-export type TimerName = 't1-init' | 't1-cookie' | 't2-shutdown' | 't5-shutdown-guard' | 't3-rtx' | 'heartbeat' | 'delayed-sack' | 'zero-window-probe';
+export type TimerName = 't1-init' | 't1-cookie' | 't2-shutdown' | 't5-shutdown-guard' | 't3-rtx' | 'heartbeat' | 'delayed-sack' | 'zero-window-probe' | 't4-rto';
 
 export interface Deadline {
   readonly timer: TimerName;
@@ -61,6 +62,9 @@ export function deadlines(a: Association, ctx: Pick<AssocContext, 'config'>): De
   const tcb = s.tcb;
   for (const [address, at] of tcb.t3) out.push({ timer: 't3-rtx', at, address });
   if (tcb.delayedSackAt !== undefined) out.push({ timer: 'delayed-sack', at: tcb.delayedSackAt });
+  // RFC 5061 §5.1 A4: T-4 RTO runs while our ASCONF is unacknowledged.
+  const asconf = tcb.asconf?.outstanding;
+  if (asconf !== undefined) out.push({ timer: 't4-rto', at: asconf.t4At });
   if (tcb.zeroWindowSince !== undefined) {
     const p = pathOf(tcb, tcb.lastDataDestination ?? tcb.primary);
     out.push({ timer: 'zero-window-probe', at: tcb.zeroWindowSince + (p?.rto ?? ctx.config.rtoInitial) });
@@ -114,6 +118,12 @@ export function onTimeout(ctx: AssocContext, a: Association): void {
       case 'heartbeat': {
         const tcb = tcbOf(a.fsm);
         if (tcb && !onHeartbeatTimer(ctx, a, tcb)) associationFailed(ctx, a);
+        break;
+      }
+      case 't4-rto': {
+        const tcb = tcbOf(a.fsm);
+        // §5.1 B1-B5; B2 counts against Association.Max.Retrans (§8.1).
+        if (tcb && tcb.asconf?.outstanding?.t4At === d.at && !onT4Expiry(ctx, a, tcb)) associationFailed(ctx, a);
         break;
       }
       case 'zero-window-probe': {

@@ -8,6 +8,7 @@ import { encodedChunkLength } from '../../wire/chunk.js';
 import type { Chunk, SackChunk } from '../../wire/types.js';
 import { applyIdleDecay, sendAllowance } from '../path/congestion.js';
 import { selectDestination } from '../path/select.js';
+import { selectSource } from '../path/source.js';
 import { ipFamilyOf, maxDataPayload } from '../path/state.js';
 import { buildSack, gapBlocksThatFit, isSackOwed, onSackSent } from '../rx/data-tracker.js';
 import { advertisedWindow } from '../rx/window.js';
@@ -15,7 +16,8 @@ import { takeForwardTsn } from '../tx/pr-sctp.js';
 import { flightSizeOf, hasChunksToRetransmit, totalFlightSize } from '../tx/retransmission-queue.js';
 import { isSendQueueEmpty } from '../tx/send-queue.js';
 import { nextChunksToSend } from '../tx/transmit.js';
-import { sourceFor, type AssocContext } from './context.js';
+import { withAuth } from '../auth/send.js';
+import type { AssocContext } from './context.js';
 import { emitSendFailed } from './events.js';
 import { pathOf } from './tcb.js';
 import type { Association, Tcb } from './types.js';
@@ -26,18 +28,24 @@ function ipHeader(address: string): number {
   return ipFamilyOf(address) === 'ipv6' ? 40 : 20;
 }
 
-/** Bytes of SCTP packet (common header included) that fit the path MTU towards `destination`. */
+/**
+ * Bytes of SCTP packet (common header included) that fit the path MTU towards
+ * `destination`, less the room an AUTH chunk takes when the peer wants
+ * bundled chunks authenticated (RFC 4895 §6.2, auth/state.ts `reserve`).
+ */
 export function packetLimit(tcb: Tcb | undefined, destination: string, mtu: number): number {
   const path = tcb ? pathOf(tcb, destination) : undefined;
-  return (path?.mtu ?? mtu) - ipHeader(destination);
+  return (path?.mtu ?? mtu) - ipHeader(destination) - (tcb?.auth?.reserve ?? 0);
 }
 
-/** Sends one packet now, counting it. */
+/** Sends one packet now, counting it; with an AUTH chunk where RFC 4895 §6.2 asks for one (auth/send.ts). */
 export function emitPacket(ctx: AssocContext, a: Association, destination: string, verificationTag: number, chunks: readonly Chunk[], tcb?: Tcb): void {
   if (chunks.length === 0) return;
+  const authed = tcb?.auth ? withAuth(tcb.auth, chunks) : undefined;
+  const out = authed ? authed.chunks : chunks;
   if (tcb) {
     tcb.counters.outPackets++;
-    for (const c of chunks) {
+    for (const c of out) {
       if (c.kind === 'data') {
         if (c.unordered) tcb.counters.outUnorderChunks++;
         else tcb.counters.outOrderChunks++;
@@ -45,9 +53,11 @@ export function emitPacket(ctx: AssocContext, a: Association, destination: strin
     }
   }
   ctx.send({
-    source: a.routes.get(destination) ?? sourceFor(a.localAddresses, destination),
+    // On-link address first, then the one the peer's packets arrive at (path/source.ts).
+    source: selectSource(a.localAddresses, destination, a.routes.get(destination)),
     destination,
-    packet: { sourcePort: a.localPort, destinationPort: a.peerPort, verificationTag, chunks: chunks.slice() },
+    packet: { sourcePort: a.localPort, destinationPort: a.peerPort, verificationTag, chunks: authed ? out : chunks },
+    ...(authed && { auth: authed.sign }),
   });
 }
 
@@ -155,7 +165,7 @@ function sendData(ctx: AssocContext, a: Association, tcb: Tcb, dest: string, fir
   syncFlight(tcb);
   let budget = path ? sendAllowance(path, ctx.config, now) : 0;
   const family = ipFamilyOf(dest);
-  const maxFragment = maxDataPayload(path?.mtu ?? ctx.config.pathMtu, family);
+  const maxFragment = maxDataPayload((path?.mtu ?? ctx.config.pathMtu) - (tcb.auth?.reserve ?? 0), family);
   // The window is open only when it takes a whole fragment: a sliver smaller
   // than the next chunk (e.g. a_rwnd 44 with 100 B messages) stops data just
   // as a zero window does, so it must not restart the probe clock, or the
@@ -163,6 +173,10 @@ function sendData(ctx: AssocContext, a: Association, tcb: Tcb, dest: string, fir
   // (a lost TSN below a full receive buffer is then never retransmitted).
   if (tcb.rq.peerRwnd >= maxFragment) tcb.zeroWindowSince = undefined;
   const probeDue = tcb.zeroWindowSince !== undefined && now >= tcb.zeroWindowSince + (path?.rto ?? ctx.config.rtoInitial);
+  // Sender-side SWS avoidance (Nagle, see TransmitRequest.nagle) only while the
+  // application may still add data: once a SHUTDOWN is pending or received no
+  // more will come, so a held runt would only wait.
+  const nagle = !ctx.config.nodelay && a.fsm.state === 'established';
   let packet = first;
   let size = firstSize;
   for (let n = 0; n < maxPackets; n++) {
@@ -177,6 +191,7 @@ function sendData(ctx: AssocContext, a: Association, tcb: Tcb, dest: string, fir
       maxFragmentPayload: maxFragment,
       cwndBudget: budget,
       allowZeroWindowProbe: probeDue,
+      nagle,
     });
     emitSendFailed(ctx, a.id, r.sendFailed);
     if (r.chunks.length > 0) {

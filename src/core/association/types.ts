@@ -6,6 +6,8 @@
  * replication ships, and what `Endpoint.restore` takes back.
  */
 import type { Chunk, ErrorCause, InitChunk } from '../../wire/types.js';
+import type { AsconfRequest, AsconfState } from '../asconf/state.js';
+import type { AuthState } from '../auth/state.js';
 import type { Millis } from '../env.js';
 import type { PathState } from '../path/state.js';
 import type { DataTracker } from '../rx/data-tracker.js';
@@ -105,6 +107,14 @@ export interface Tcb {
   inboundStreams: number;
   /** The peer listed Forward-TSN-Supported (RFC 3758 §3.3.1); we always do. */
   peerForwardTsn: boolean;
+  /** Chunk types of the peer's Supported Extensions parameter (RFC 5061 §4.2.7). */
+  peerExtensions: number[];
+  /** The peer's Adaptation Layer Indication (RFC 5061 §4.2.5), if it sent one. */
+  peerAdaptation: number | undefined;
+  /** RFC 4895 AUTH, when both sides offered it; undefined otherwise. */
+  auth: AuthState | undefined;
+  /** RFC 5061 ADD-IP, when both sides offered it (with AUTH); undefined otherwise. */
+  asconf: AsconfState | undefined;
   /** Peer transport addresses, in the peer's order (RFC 9260 §14.3). */
   paths: PathState[];
   primary: string;
@@ -200,7 +210,21 @@ export type PeerAddrState =
   | 'SCTP_ADDR_AVAILABLE'
   | 'SCTP_ADDR_UNREACHABLE'
   | 'SCTP_ADDR_CONFIRMED'
-  | 'SCTP_ADDR_POTENTIALLY_FAILED';
+  | 'SCTP_ADDR_POTENTIALLY_FAILED'
+  /** RFC 5061: the peer added this address (ASCONF Add IP Address). */
+  | 'SCTP_ADDR_ADDED'
+  /** RFC 5061: the peer deleted this address (ASCONF Delete IP Address). */
+  | 'SCTP_ADDR_REMOVED'
+  /** RFC 5061: the peer asked us to make this address our primary (ASCONF Set Primary Address), and it now is. */
+  | 'SCTP_ADDR_MADE_PRIM';
+
+/**
+ * How one of our ASCONF requests ended (RFC 5061 §5.1 A5-A9): acknowledged
+ * ('success'), refused with an Error Cause ('error'), not understood by the
+ * peer ('unsupported', §5.3 F3a / F3b, or ASCONF itself, A9), or dropped
+ * with the association ('closed').
+ */
+export type AsconfResult = 'success' | 'error' | 'unsupported' | 'closed';
 
 export type LostReason = 'peer-abort' | 'local-abort' | 'max-retransmits' | 'shutdown-guard' | 'protocol-violation';
 export type CannotStartReason = 'init-timeout' | 'cookie-timeout' | 'peer-abort' | 'invalid-init-ack' | 'local-abort';
@@ -227,4 +251,8 @@ export type AssociationEvent =
     }
   | { readonly type: 'remote-error'; readonly causes: readonly ErrorCause[] }
   | { readonly type: 'sender-dry' }
+  /** The outcome of one of our ASCONF requests (RFC 5061; RFC 6458 has no notification for it). */
+  | { readonly type: 'asconf'; readonly request: AsconfRequest; readonly result: AsconfResult; readonly causes: readonly ErrorCause[] }
+  /** SCTP_ADAPTATION_INDICATION (RFC 6458 §6.1.6): the peer's Adaptation Layer Indication (RFC 5061 §4.2.5). */
+  | { readonly type: 'adaptation-indication'; readonly indication: number }
   | { readonly type: 'message'; readonly streamId: number; readonly ppid: number; readonly unordered: boolean; readonly data: Uint8Array };

@@ -12,7 +12,13 @@ import type { Association } from '../../../src/core/association/types.js';
 import type { EndpointEvent } from '../../../src/core/endpoint.js';
 import { unrecognizedChunkAction } from '../../../src/wire/registry.js';
 import type { Chunk, ChunkKind } from '../../../src/wire/types.js';
-import { chunksOf, deliver, drain, events, kinds, only, peerInit, reachState, type ReachableState, type Sent, type StateFixture } from './helpers.js';
+import { chunksOf, deliver, drain, events, hmac, hmacSha1, kinds, only, peerInit, reachState, type ReachableState, type Sent, type StateFixture } from './helpers.js';
+import { associationKeyFor } from '../../../src/core/auth/keys.js';
+import { macFunction } from '../../../src/core/auth/mac.js';
+import { signPacket } from '../../../src/core/auth/send.js';
+import { macLength } from '../../../src/core/auth/state.js';
+import { writeSctpChecksum } from '../../../src/wire/checksum.js';
+import { encodePacket } from '../../../src/wire/packet.js';
 
 const STATES: readonly ReachableState[] = ['cookie-wait', 'cookie-echoed', 'established', 'shutdown-pending', 'shutdown-sent', 'shutdown-received', 'shutdown-ack-sent'];
 const KINDS: readonly ChunkKind[] = [
@@ -508,6 +514,97 @@ const effects: Record<ReachableState, Partial<Record<ChunkKind, Effect>>> = {
     },
   },
 };
+
+// ------------------------------------------------ AUTH, ASCONF, ASCONF-ACK (negotiated: the helpers' endpoints do AUTH and ADD-IP)
+
+/** The packet [AUTH, ...chunks] from the peer of `f`, signed with the association's key (RFC 4895 §6.2); `corrupt` flips an HMAC bit. */
+function signedPacket(f: StateFixture, chunks: Chunk[], corrupt = false): Uint8Array {
+  const auth = tcbOfSnap(f.ep.snapshot(f.id))!.auth!;
+  const hmacId = 3;
+  const bytes = encodePacket({
+    sourcePort: f.peerPort,
+    destinationPort: f.myPort,
+    verificationTag: f.localTag,
+    chunks: [{ kind: 'auth', sharedKeyId: 0, hmacId, hmac: new Uint8Array(macLength(hmacId)!) }, ...chunks],
+  }).slice();
+  expect(signPacket(bytes, { hmacId, key: associationKeyFor(auth, 0)! }, macFunction(hmac, hmacSha1))).toBe(true);
+  if (corrupt) {
+    bytes[12 + 8] = bytes[12 + 8]! ^ 1;
+    writeSctpChecksum(bytes);
+  }
+  return bytes;
+}
+
+function injectBytes(f: StateFixture, bytes: Uint8Array): Outcome {
+  const before = f.ep.snapshot(f.id)!;
+  f.ep.handlePacket(f.now, { source: f.peer, destination: f.me, bytes });
+  const out = drain(f.ep, f.now);
+  const ev = events(f.ep).map((e) => e.event);
+  return { out, ev, before, after: f.ep.snapshot(f.id) };
+}
+
+const authCounters = (a: Association | undefined) => tcbOfSnap(a)!.auth!.counters;
+
+/** RFC 4895 §6.3: a valid AUTH vouches for the chunks after it; a bad HMAC drops them, counted. */
+const authProcessed: Effect = (f) => {
+  const state = f.ep.snapshot(f.id)!.fsm.state as ReachableState;
+  const o = injectBytes(f, signedPacket(f, [{ kind: 'error', causes: [{ kind: 'out-of-resource' }] }]));
+  expect(o.ev).toEqual([{ type: 'remote-error', causes: [{ kind: 'out-of-resource' }] }]);
+  expect(authCounters(o.after).authenticated).toBe(authCounters(o.before).authenticated + 1);
+  expectUnchangedState(o);
+  const g = reachState(state);
+  const bad = injectBytes(g, signedPacket(g, [{ kind: 'error', causes: [{ kind: 'out-of-resource' }] }], true));
+  expectNothing(bad, 'bad HMAC');
+  expect(authCounters(bad.after).badHmac).toBe(authCounters(bad.before).badHmac + 1);
+};
+
+/**
+ * RFC 5061 §5.2: an authenticated ASCONF with the next serial is processed
+ * (Add IP Address: a new UNCONFIRMED destination, reported) and answered with
+ * an authenticated ASCONF-ACK; without an AUTH it is dropped, counted.
+ */
+const asconfProcessed: Effect = (f) => {
+  const state = f.ep.snapshot(f.id)!.fsm.state as ReachableState;
+  const serial = (tcbOfSnap(f.ep.snapshot(f.id))!.asconf!.peerSerial + 1) >>> 0;
+  const asconf: Chunk = { kind: 'asconf', serial, address: f.peer, params: [{ kind: 'add-ip-address', correlationId: 7, address: '10.9.9.9' }] };
+  const g = reachState(state);
+  const plain = inject(g, g.localTag, [asconf]);
+  expectNothing(plain, 'ASCONF without AUTH');
+  expect(authCounters(plain.after).unauthenticated).toBe(authCounters(plain.before).unauthenticated + 1);
+  const o = injectBytes(f, signedPacket(f, [asconf]));
+  expect(kinds(o.out)).toEqual([['auth', 'asconf-ack']]);
+  expect(only(o.out, 'asconf-ack')).toEqual({ kind: 'asconf-ack', serial, params: [] });
+  expectToPeer(o, f);
+  expect(tcbOfSnap(o.after)!.paths.find((p) => p.address === '10.9.9.9')?.state).toBe('unconfirmed');
+  expect(o.ev).toEqual([expect.objectContaining({ type: 'peer-address-change', address: '10.9.9.9', state: 'SCTP_ADDR_ADDED' })]);
+  expectUnchangedState(o);
+};
+
+/**
+ * RFC 5061 §5.1 / §5.3 F0: with no ASCONF of ours outstanding, an
+ * authenticated ASCONF-ACK for a serial we never used ends the association
+ * (Illegal ASCONF-ACK); a stale one is ignored; an unauthenticated one dropped.
+ */
+const asconfAckProcessed: Effect = (f) => {
+  const state = f.ep.snapshot(f.id)!.fsm.state as ReachableState;
+  const next = tcbOfSnap(f.ep.snapshot(f.id))!.asconf!.nextSerial;
+  const g = reachState(state);
+  const plain = inject(g, g.localTag, [{ kind: 'asconf-ack', serial: next, params: [] }]);
+  expectNothing(plain, 'ASCONF-ACK without AUTH');
+  const h = reachState(state);
+  expectNothing(injectBytes(h, signedPacket(h, [{ kind: 'asconf-ack', serial: (next - 1) >>> 0, params: [] }])), 'stale ASCONF-ACK');
+  const o = injectBytes(f, signedPacket(f, [{ kind: 'asconf-ack', serial: next, params: [] }]));
+  expect(only(o.out, 'abort').causes).toEqual([{ kind: 'illegal-asconf-ack' }]);
+  expect(stateOf(o)).toBe('gone');
+  expect(isEvent(o, 'communication-lost')).toHaveLength(1);
+};
+
+for (const state of ['cookie-echoed', 'established', 'shutdown-pending', 'shutdown-sent', 'shutdown-received', 'shutdown-ack-sent'] as const) {
+  effects[state].auth = authProcessed;
+  if (state === 'cookie-echoed' || state === 'shutdown-ack-sent') continue;
+  effects[state].asconf = asconfProcessed;
+  effects[state]['asconf-ack'] = asconfAckProcessed;
+}
 
 /**
  * 'discard': nothing happens, whatever tag variant §8.5.1 lets through; the

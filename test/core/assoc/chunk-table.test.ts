@@ -1,6 +1,6 @@
 // DESIGN.md §3: every (chunk kind × state) cell is an explicit decision; walk the matrix.
 import { describe, expect, it } from 'vitest';
-import { chunkTable, ootbTable } from '../../../src/core/association/chunk-table.js';
+import { chunkDecision, chunkTable, ootbTable } from '../../../src/core/association/chunk-table.js';
 import { unrecognizedChunkAction } from '../../../src/wire/registry.js';
 import type { Chunk, ChunkKind } from '../../../src/wire/types.js';
 import { A, B, PORT_A, PORT_B, deliver, drain, established, events, only } from './helpers.js';
@@ -39,7 +39,7 @@ describe('chunk × state decision table', () => {
   const kinds = Object.keys(samples) as ChunkKind[];
 
   it('has a decision for every cell, and extensions we do not implement are never processed', () => {
-    const unimplemented: ChunkKind[] = ['ecne', 'cwr', 'auth', 'nr-sack', 'idata', 'asconf-ack', 're-config', 'pad', 'asconf', 'i-forward-tsn', 'unknown'];
+    const unimplemented: ChunkKind[] = ['ecne', 'cwr', 'nr-sack', 'idata', 're-config', 'pad', 'i-forward-tsn', 'unknown'];
     for (const s of states) {
       for (const k of kinds) {
         const d = chunkTable[s][k];
@@ -49,6 +49,22 @@ describe('chunk × state decision table', () => {
       expect(Object.keys(chunkTable[s]).sort()).toEqual([...kinds].sort());
     }
     for (const k of kinds) expect(ootbTable[k], k).toBeDefined();
+  });
+
+  it('AUTH, ASCONF and ASCONF-ACK follow their cells only where the extension was negotiated (RFC 9260 §3.2)', () => {
+    for (const s of states) {
+      for (const k of ['auth', 'asconf', 'asconf-ack'] as const) {
+        expect(chunkDecision(s, k, false, false), `${s} × ${k} not negotiated`).toBe('unrecognized');
+        expect(chunkDecision(s, k, true, true), `${s} × ${k} negotiated`).toBe(chunkTable[s][k]);
+      }
+      // AUTH alone (a peer without ADD-IP): AUTH follows its cell, ASCONF is unknown.
+      expect(chunkDecision(s, 'asconf', true, false)).toBe('unrecognized');
+      expect(chunkDecision(s, 'auth', true, false)).toBe(chunkTable[s].auth);
+    }
+    expect(chunkTable.established.asconf).toBe('process'); // RFC 5061 §5.2
+    expect(chunkTable['cookie-echoed'].auth).toBe('process'); // RFC 4895 §6.3
+    expect(chunkTable['shutdown-ack-sent'].asconf).toBe('discard');
+    expect(ootbTable.auth).toBe('ootb-ignored'); // RFC 4895 §6.3
   });
 
   it('spot checks of RFC rules', () => {
@@ -78,8 +94,15 @@ describe('chunk × state decision table', () => {
         const reported = out.some((o) => o.packet.chunks.some((c) => c.kind === 'error' && c.causes.some((x) => x.kind === 'unrecognized-chunk-type')));
         if (action !== undefined) expect(reported).toBe(action === 'stop-and-report' || action === 'skip-and-report');
         if (k === 'pad') expect(reported).toBe(false); // 0x84: skip silently
-        if (k === 'asconf') expect(reported).toBe(true); // 0xC1: skip and report
         if (k === 'unknown') expect(only(out, 'error').causes[0]).toEqual({ kind: 'unrecognized-chunk-type', chunk: new Uint8Array([0xff, 0, 0, 8, 0, 0, 0, 0]) });
+      }
+      if (k === 'asconf' || k === 'asconf-ack') {
+        // ADD-IP negotiated: without an AUTH before it the chunk is dropped silently and counted (RFC 4895 §6.3).
+        const reported = out.some((o) => o.packet.chunks.some((c) => c.kind === 'error'));
+        expect(reported).toBe(false);
+        const after = x.b.snapshot(x.idB)!;
+        if (after.fsm.state !== 'established') throw new Error('state');
+        expect(after.fsm.tcb.auth!.counters.unauthenticated).toBe(1);
       }
     });
   }

@@ -6,13 +6,15 @@ import { createHmac } from 'node:crypto';
 import { expect } from 'vitest';
 import { createEndpoint, type Datagram, type Endpoint, type EndpointEvent } from '../../../src/core/endpoint.js';
 import type { ProtocolConfig } from '../../../src/core/config.js';
-import { SeededRng, type HmacSha256, type Millis, type Rng } from '../../../src/core/env.js';
+import { SeededRng, type HmacSha1, type HmacSha256, type Millis, type Rng } from '../../../src/core/env.js';
 import { decodePacket, encodePacket } from '../../../src/wire/packet.js';
 import type { Chunk, DecodedPacket, Packet } from '../../../src/wire/types.js';
 import type { SimHost } from '../../../src/sim/host.js';
 import { createSimulation, type Simulation } from '../../../src/sim/simulation.js';
 
 export const hmac: HmacSha256 = (key, data) => new Uint8Array(createHmac('sha256', key).update(data).digest());
+/** For RFC 4895 AUTH: with it endpoints offer AUTH and ADD-IP, as the runtime's do. */
+export const hmacSha1: HmacSha1 = (key, data) => new Uint8Array(createHmac('sha1', key).update(data).digest());
 
 export const A = '10.0.0.1';
 export const B = '10.0.0.2';
@@ -28,7 +30,7 @@ export interface Sent {
 }
 
 export function endpoint(addresses: string[], port: number, seed: number, config: Partial<ProtocolConfig> = {}, rng?: Rng): Endpoint {
-  return createEndpoint({ localAddresses: addresses, port, config, rng: rng ?? new SeededRng(seed), hmac, now: 0 });
+  return createEndpoint({ localAddresses: addresses, port, config, rng: rng ?? new SeededRng(seed), hmac, hmacSha1, now: 0 });
 }
 
 export function decode(d: Datagram): Sent {
@@ -186,8 +188,8 @@ export class ReaderHost implements SimHost {
 export function simPair(opts: { seed?: number; configA?: Partial<ProtocolConfig>; configB?: Partial<ProtocolConfig> } = {}) {
   const seed = opts.seed ?? 1;
   const sim = createSimulation({ seed, defaultLink: { delay: 10 } });
-  const a = new ReaderHost(createEndpoint({ localAddresses: [A], port: PORT_A, config: opts.configA ?? {}, rng: new SeededRng(seed), hmac, now: 0 }));
-  const b = new ReaderHost(createEndpoint({ localAddresses: [B], port: PORT_B, config: opts.configB ?? {}, rng: new SeededRng(seed + 100), hmac, now: 0 }));
+  const a = new ReaderHost(createEndpoint({ localAddresses: [A], port: PORT_A, config: opts.configA ?? {}, rng: new SeededRng(seed), hmac, hmacSha1, now: 0 }));
+  const b = new ReaderHost(createEndpoint({ localAddresses: [B], port: PORT_B, config: opts.configB ?? {}, rng: new SeededRng(seed + 100), hmac, hmacSha1, now: 0 }));
   sim.addNode('a', [A], a);
   sim.addNode('b', [B], b);
   const r = a.endpoint.connect(0, { remoteAddresses: [B], remotePort: PORT_B });
