@@ -8,6 +8,8 @@ import { controlRequest, defaultControlPath, startControlServer } from '../clust
 import { ClusterNode } from '../cluster/node.js';
 import { cliLogger, type LogLevel } from './log.js';
 import { demoCommand } from './demo.js';
+import { checkpointdCommand, checkpointsCommand } from './checkpoint.js';
+import type { FsyncPolicy } from '../cluster/checkpoint/server.js';
 
 export interface ClusterCliHelpers {
   readonly logLevelOption: () => Option;
@@ -118,13 +120,45 @@ export function addClusterCommands(program: Command, h: ClusterCliHelpers): void
         return;
       }
       const f = s.lastFailover;
+      const ck = s['checkpoint'] as { state: string; reason: string; server: string; acknowledgedSeq: number; counters: { updates: number; bytesSent: number; unprotected: number } } | undefined;
       process.stdout.write(
         [
           `node ${String(s['node'])}: ${String(s['role'])}, epoch ${String(s['epoch'])}, associations ${String(s['associations'])} ${String(s['protection'])}, applied record ${String(s['appliedSeq'])}, lag ${String(s['lagRecords'])} records`,
           `cluster link: ${s.link['up'] === true ? 'up' : 'DOWN'}, ${String(s.link['framesOut'])} frames out, ${String(s.link['framesIn'])} in, ${String(s.link['rejected'])} rejected`,
           f ? `last failover: ${String(f['reason'])}; detection ${String(f['detectionMs'])} ms, first packet out +${String(f['firstPacketOutMs'])} ms, first SACK in +${String(f['firstSackInMs'])} ms` : 'last failover: none',
+          ...(ck ? [`checkpoint: ${ck.state} (${ck.reason}); server ${ck.server}, acknowledged record ${ck.acknowledgedSeq}, ${ck.counters.updates} updates, ${ck.counters.bytesSent} portion bytes, unprotected ${ck.counters.unprotected} time(s)`] : []),
         ].join('\n') + '\n',
       );
+    });
+
+  program
+    .command('checkpointd')
+    .description('checkpoint server: keeps the portions of each node\'s associations so a restarted node process continues them')
+    .requiredOption('--listen <addr:port>', 'where nodes connect (e.g. 127.0.0.1:7700)')
+    .requiredOption('--key <key>', 'shared key (32 hex digits or more, or a passphrase of 16 characters or more), as the nodes\' checkpoint.key')
+    .option('--dir <dir>', 'persist to this directory (append-only log and snapshot) so the server survives its own restart')
+    .option('--max-bytes <n>', 'memory bound: updates beyond it are refused', (v: string) => {
+      const n = Number(v);
+      if (!/^\d+$/.test(v) || n < 4096 || n > 2 ** 31) throw h.usageError(`--max-bytes must be an integer from 4096 to ${2 ** 31}, got ${JSON.stringify(v)}`);
+      return n;
+    }, 256 * 1024 * 1024)
+    .option('--fsync <policy>', 'always (before each acknowledgement), interval (once a second) or never', (v: string) => {
+      if (v !== 'always' && v !== 'interval' && v !== 'never') throw h.usageError(`--fsync must be always, interval or never, got ${JSON.stringify(v)}`);
+      return v;
+    }, 'interval')
+    .addOption(h.logLevelOption())
+    .action(async (opts: { listen: string; key: string; dir?: string; maxBytes: number; fsync: FsyncPolicy; logLevel: LogLevel }) => {
+      process.exitCode = await checkpointdCommand(opts);
+    });
+
+  program
+    .command('checkpoints')
+    .description('what a checkpoint server holds: node, connection id, portions, sizes, record seq, age')
+    .requiredOption('--server <addr:port>', 'the checkpoint server')
+    .requiredOption('--key <key>', 'its key')
+    .option('--json', 'print JSON')
+    .action(async (opts: { server: string; key: string; json?: boolean }) => {
+      process.exitCode = await checkpointsCommand({ server: opts.server, key: opts.key, json: opts.json === true });
     });
 
   program

@@ -39,6 +39,23 @@ export interface NodeConfig {
   readonly protocol: Partial<ProtocolConfig>;
   /** After a takeover, ask the peer (ASCONF, when it supports ADD-IP) to use this node's address as primary. */
   readonly setPeerPrimary: boolean;
+  /**
+   * `hasctp checkpointd` keeps this node's portions so a restarted process
+   * continues its associations. With it, `cluster` and `peers` may be left
+   * out (a single node, no standby).
+   */
+  readonly checkpoint?: CheckpointConfig;
+}
+
+export interface CheckpointConfig {
+  readonly server: { readonly host: string; readonly port: number };
+  readonly key: Uint8Array;
+  /** `sync`: no output leaves before the server holds the state that produced it. */
+  readonly mode: 'sync' | 'async';
+  /** How long a starting node waits for its portions before it starts without them (ms). */
+  readonly fetchTimeout: number;
+  /** An update unacknowledged this long makes the node unprotected (ms). */
+  readonly ackTimeout: number;
 }
 
 export class ConfigError extends Error {}
@@ -68,7 +85,7 @@ function addresses(v: unknown, key: string): string[] {
     return a;
   });
 }
-function hostPort(v: unknown, key: string): { host: string; port: number } {
+export function hostPort(v: unknown, key: string): { host: string; port: number } {
   const s = str(v, key);
   const m = /^(.*):(\d+)$/.exec(s);
   const host = m?.[1]?.replace(/^\[(.*)\]$/, '$1') ?? '';
@@ -79,7 +96,7 @@ function onlyKeys(o: Obj, key: string, allowed: readonly string[]): void {
   for (const k of Object.keys(o)) if (!allowed.includes(k)) throw new ConfigError(`${key ? `${key}.` : ''}${k}: unknown key (expected one of ${allowed.join(', ')})`);
 }
 
-function parseKey(v: unknown, key: string): Uint8Array {
+export function parseKey(v: unknown, key: string): Uint8Array {
   const s = str(v, key);
   const bytes = /^[0-9a-fA-F]+$/.test(s) && s.length % 2 === 0 ? Buffer.from(s, 'hex') : Buffer.from(s, 'utf8');
   if (bytes.length < 16) throw new ConfigError(`${key}: must be at least 16 bytes (32 hex digits or a 16-character passphrase)`);
@@ -88,10 +105,14 @@ function parseKey(v: unknown, key: string): Uint8Array {
 
 export function parseNodeConfig(raw: unknown): NodeConfig {
   const o = obj(raw, 'config');
-  onlyKeys(o, '', ['node', 'role', 'sctp', 'peers', 'cluster', 'app', 'connect', 'control', 'protocol', 'setPeerPrimary']);
+  onlyKeys(o, '', ['node', 'role', 'sctp', 'peers', 'cluster', 'app', 'connect', 'control', 'protocol', 'setPeerPrimary', 'checkpoint']);
   const node = str(o.node, 'node');
-  const role = str(o.role, 'role');
+  const checkpoint = o.checkpoint === undefined ? undefined : parseCheckpoint(o.checkpoint);
+  // A single node with a checkpoint server: no cluster link, no peers, primary.
+  const solo = checkpoint !== undefined && o.cluster === undefined;
+  const role = solo && o.role === undefined ? 'primary' : str(o.role, 'role');
   if (role !== 'primary' && role !== 'standby') throw new ConfigError(`role: must be "primary" or "standby"`);
+  if (solo && role !== 'primary') throw new ConfigError('role: a node without a "cluster" section is the primary');
   const s = obj(o.sctp, 'sctp');
   onlyKeys(s, 'sctp', ['addresses', 'port', 'transport', 'udpPort', 'remoteUdpPort']);
   const transport = s.transport === undefined ? 'raw' : str(s.transport, 'sctp.transport');
@@ -103,16 +124,16 @@ export function parseNodeConfig(raw: unknown): NodeConfig {
     ...(s.udpPort !== undefined && { udpPort: int(s.udpPort, 'sctp.udpPort', 0, 65535) }),
     ...(s.remoteUdpPort !== undefined && { remoteUdpPort: int(s.remoteUdpPort, 'sctp.remoteUdpPort', 1, 65535) }),
   };
-  if (!Array.isArray(o.peers) || o.peers.length === 0) throw new ConfigError('peers: must list the other cluster node(s)');
-  const peers = o.peers.map((p, i) => {
+  if (!(solo && o.peers === undefined) && (!Array.isArray(o.peers) || o.peers.length === 0)) throw new ConfigError('peers: must list the other cluster node(s)');
+  const peers = (solo && o.peers === undefined ? [] : (o.peers as unknown[])).map((p, i) => {
     const x = obj(p, `peers[${i}]`);
     onlyKeys(x, `peers[${i}]`, ['node', 'addresses']);
     return { node: str(x.node, `peers[${i}].node`), addresses: addresses(x.addresses, `peers[${i}].addresses`) };
   });
   if (peers.some((p) => p.node === node)) throw new ConfigError(`peers: lists this node ("${node}") itself`);
-  const c = obj(o.cluster, 'cluster');
+  const c = solo ? { key: '00000000000000000000000000000000', mode: checkpoint.mode, heartbeatInterval: 1000, autoPromote: false, listen: undefined } : obj(o.cluster, 'cluster');
   onlyKeys(c, 'cluster', ['listen', 'dial', 'key', 'mode', 'heartbeatInterval', 'heartbeatMisses', 'autoPromote', 'unsafeNoHold']);
-  if (c.listen === undefined && c.dial === undefined) throw new ConfigError('cluster: needs "listen" and/or "dial" (ADDRESS:PORT)');
+  if (!solo && c.listen === undefined && c.dial === undefined) throw new ConfigError('cluster: needs "listen" and/or "dial" (ADDRESS:PORT)');
   const mode = c.mode === undefined ? 'sync' : str(c.mode, 'cluster.mode');
   if (mode !== 'sync' && mode !== 'async') throw new ConfigError('cluster.mode: must be "sync" or "async"');
   const cluster = {
@@ -125,6 +146,7 @@ export function parseNodeConfig(raw: unknown): NodeConfig {
     autoPromote: c.autoPromote === undefined ? true : bool(c.autoPromote, 'cluster.autoPromote'),
     unsafeNoHold: c.unsafeNoHold === undefined ? false : bool(c.unsafeNoHold, 'cluster.unsafeNoHold'),
   };
+  if (checkpoint?.mode === 'sync' && cluster.mode !== 'sync') throw new ConfigError('checkpoint.mode: "sync" needs cluster.mode "sync" (one output hold serves both)');
   const app = o.app === undefined ? 'echo' : str(o.app, 'app');
   if (app !== 'echo' && app !== 'discard' && app !== 'sink') throw new ConfigError('app: must be "echo", "discard" or "sink"');
   let connect: NodeConfig['connect'];
@@ -151,6 +173,21 @@ export function parseNodeConfig(raw: unknown): NodeConfig {
     ...(o.control !== undefined && { control: str(o.control, 'control') }),
     protocol,
     setPeerPrimary: o.setPeerPrimary === undefined ? true : bool(o.setPeerPrimary, 'setPeerPrimary'),
+    ...(checkpoint && { checkpoint }),
+  };
+}
+
+function parseCheckpoint(v: unknown): CheckpointConfig {
+  const x = obj(v, 'checkpoint');
+  onlyKeys(x, 'checkpoint', ['server', 'key', 'mode', 'fetchTimeout', 'ackTimeout']);
+  const mode = x.mode === undefined ? 'sync' : str(x.mode, 'checkpoint.mode');
+  if (mode !== 'sync' && mode !== 'async') throw new ConfigError('checkpoint.mode: must be "sync" or "async"');
+  return {
+    server: hostPort(x.server, 'checkpoint.server'),
+    key: parseKey(x.key, 'checkpoint.key'),
+    mode,
+    fetchTimeout: x.fetchTimeout === undefined ? 3000 : int(x.fetchTimeout, 'checkpoint.fetchTimeout', 0, 600_000),
+    ackTimeout: x.ackTimeout === undefined ? 2000 : int(x.ackTimeout, 'checkpoint.ackTimeout', 1, 600_000),
   };
 }
 

@@ -11,11 +11,12 @@
 import type { Logger } from 'pino';
 import type { Datagram } from '../core/endpoint.js';
 import type { Millis } from '../core/env.js';
-import { hmacSha256, CryptoRng, monotonicNow } from '../runtime/env.js';
+import { hmacSha1, hmacSha256, CryptoRng, monotonicNow } from '../runtime/env.js';
 import { openTransport } from '../runtime/transports.js';
 import type { IncomingDatagram, OutgoingDatagram, Transport } from '../transport/transport.js';
 import { decodePacket } from '../wire/packet.js';
 import { createApp, type ClusterApp } from './apps.js';
+import { CheckpointClient, type CheckpointStatus } from './checkpoint/client.js';
 import { clusterAddresses, type NodeConfig } from './config.js';
 import { TcpLink } from './link/tcp-link.js';
 import type { ClusterMessage } from './state/messages.js';
@@ -45,6 +46,8 @@ export interface NodeStatus {
   readonly associations: number;
   readonly app: Record<string, unknown>;
   readonly lastFailover: FailoverTimings | undefined;
+  /** With a checkpoint server (`checkpoint` in the config): `state` is `protected` or `unprotected`. */
+  readonly checkpoint?: CheckpointStatus;
 }
 
 export interface ClusterNodeOptions {
@@ -63,9 +66,12 @@ export class ClusterNode {
   private readonly app: ClusterApp;
   private transport: Transport | undefined;
   private link: TcpLink | undefined;
+  private checkpoint: CheckpointClient | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly udpPorts = new Map<string, number>();
   private pumping = false;
+  /** A timer expired and its handling waits for the I/O poll (see onTimer). */
+  private timerDeferred = false;
   private closed = false;
   private connectAsked = false;
   private lastHeardFromPrimary: Millis | undefined;
@@ -79,7 +85,7 @@ export class ClusterNode {
     this.replica = new Replica({
       node: c.node,
       role: c.role,
-      endpoint: { localAddresses: clusterAddresses(c), port: c.sctp.port, config: c.protocol, hmac: hmacSha256 },
+      endpoint: { localAddresses: clusterAddresses(c), port: c.sctp.port, config: c.protocol, hmac: hmacSha256, hmacSha1 },
       ownAddresses: c.sctp.addresses,
       rng: new CryptoRng(),
       now: monotonicNow(),
@@ -93,6 +99,21 @@ export class ClusterNode {
 
   async start(): Promise<void> {
     const c = this.config;
+    if (c.checkpoint && c.role === 'primary') {
+      // Continue the associations a previous process of this node checkpointed, before any packet is read.
+      this.checkpoint = new CheckpointClient({
+        server: c.checkpoint.server,
+        key: c.checkpoint.key,
+        node: c.node,
+        mode: c.checkpoint.mode,
+        replica: this.replica,
+        logger: this.logger,
+        onProgress: () => this.pump(),
+        fetchTimeout: c.checkpoint.fetchTimeout,
+        ackTimeout: c.checkpoint.ackTimeout,
+      });
+      await this.checkpoint.start();
+    }
     this.transport = await openTransport({
       transport: c.sctp.transport,
       localAddresses: c.sctp.addresses,
@@ -100,7 +121,8 @@ export class ClusterNode {
       ...(c.sctp.remoteUdpPort !== undefined && { remoteUdpPort: c.sctp.remoteUdpPort }),
     });
     this.transport.onDatagrams = (batch) => this.onDatagrams(batch);
-    this.link = new TcpLink({
+    // A single node with a checkpoint server has no cluster link.
+    if (c.cluster.listen || c.cluster.dial) this.link = new TcpLink({
       ...(c.cluster.listen && { listen: c.cluster.listen }),
       ...(c.cluster.dial && { dial: c.cluster.dial }),
       key: c.cluster.key,
@@ -113,9 +135,10 @@ export class ClusterNode {
       onReject: (reason) => this.logger.warn({ reason }, 'cluster link frame rejected; connection dropped'),
     });
     try {
-      await this.link.start();
+      await this.link?.start();
     } catch (e) {
       await this.transport.close();
+      await this.checkpoint?.close();
       throw e;
     }
     this.logger.info({ node: c.node, role: c.role, addresses: c.sctp.addresses, endpoint: clusterAddresses(c), port: c.sctp.port, transport: c.sctp.transport, mode: c.cluster.mode }, 'cluster node started');
@@ -156,6 +179,7 @@ export class ClusterNode {
         firstPacketOutMs: f.out === undefined ? undefined : f.out - f.t0,
         firstSackInMs: f.sack === undefined ? undefined : f.sack - f.t0,
       },
+      ...(this.checkpoint && { checkpoint: this.checkpoint.status() }),
     };
   }
 
@@ -165,6 +189,7 @@ export class ClusterNode {
     if (this.timer) clearTimeout(this.timer);
     await this.link?.close();
     await this.transport?.close();
+    await this.checkpoint?.close();
   }
 
   // ------------------------------------------------------------ inputs
@@ -194,9 +219,19 @@ export class ClusterNode {
 
   private onTimer(): void {
     this.timer = undefined;
-    if (this.closed) return;
-    this.replica.handleTimeout(monotonicNow());
-    this.pump();
+    if (this.closed || this.timerDeferred) return;
+    // A timer that fires late because this process did not run (a long batch, GC, a loaded
+    // host) would otherwise be handled before the cluster-link data that arrived meanwhile:
+    // Node runs expired timers before it polls for I/O, so the other node would look silent
+    // and a standby would promote itself beside a live primary. setImmediate runs after the
+    // poll phase: what the other node sent is read first, then the deadlines are judged.
+    this.timerDeferred = true;
+    setImmediate(() => {
+      this.timerDeferred = false;
+      if (this.closed) return;
+      this.replica.handleTimeout(monotonicNow());
+      this.pump();
+    });
   }
 
   // ------------------------------------------------------------ the pump
@@ -239,6 +274,8 @@ export class ClusterNode {
     } finally {
       this.pumping = false;
     }
+    // The records this pump applied, to the checkpoint server (their output waits for its ack in sync mode).
+    this.checkpoint?.afterPump();
     this.arm();
   }
 

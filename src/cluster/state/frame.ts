@@ -53,6 +53,8 @@ export class FrameDecoder {
   constructor(
     private readonly key: Uint8Array,
     private readonly hmac: HmacSha256,
+    /** Frames longer than this are refused as soon as their length is read (the checkpoint server's memory bound). */
+    private readonly maxFrame: number = MAX_FRAME,
   ) {}
 
   /** Feeds received bytes; returns the frames they completed. After an error nothing more is decoded. */
@@ -70,7 +72,7 @@ export class FrameDecoder {
     while (this.buf.length - off >= 4) {
       const b = this.buf;
       const len = ((b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!) >>> 0;
-      if (len > MAX_FRAME) return this.fail(out, 'too-large');
+      if (len > this.maxFrame) return this.fail(out, 'too-large');
       if (len < HEADER - 4) return this.fail(out, 'too-short');
       if (b.length - off - 4 < len) break;
       const version = b[off + 4]!;
