@@ -11,7 +11,7 @@
  */
 import { createEndpoint, type Datagram } from '../core/endpoint.js';
 import type { ProtocolConfig } from '../core/config.js';
-import type { HmacSha256, Millis } from '../core/env.js';
+import type { HmacSha1, HmacSha256, Millis } from '../core/env.js';
 import { decodeMessage, encodeMessage, type Role } from '../cluster/state/messages.js';
 import { Replica, type ReplicationMode } from '../cluster/state/replica.js';
 import type { SimHost } from './host.js';
@@ -58,6 +58,8 @@ export class ReplicaHost implements SimHost {
 export interface FailoverOptions {
   readonly seed: number;
   readonly hmac: HmacSha256;
+  /** With it both sides negotiate AUTH and ADD-IP, and the promoted standby sends ASCONF Set Primary. */
+  readonly hmacSha1?: HmacSha1;
   /** Messages the peer sends (each is echoed by the cluster's application). */
   readonly messages: number;
   /** Virtual time of the primary's death; undefined: never. */
@@ -184,6 +186,9 @@ export function runFailoverSimulation(o: FailoverOptions): FailoverResult {
     for (let n = r.pollNotice(); n; n = r.pollNotice()) {
       if (n.type !== 'role' || n.role !== 'primary' || r.currentEpoch === 0) continue;
       promoted = true;
+      // As `hasctp node` does after a takeover: ask the peer to send to our address (ASCONF, where negotiated).
+      const ask = r.endpoint.associationIds().map((assocId) => ({ op: 'request-peer-primary' as const, assocId, address: STANDBY[0]! }));
+      if (ask.length > 0 && host === hosts.get('s')) r.apply(now, ask);
       // As `hasctp node` with a `connect` section: a primary without the association starts it.
       if (o.clusterInitiates && r.endpoint.associationIds().length === 0) r.apply(now, [{ op: 'connect', options: { remoteAddresses: PEER, remotePort: 4000 } }]);
     }
@@ -193,7 +198,7 @@ export function runFailoverSimulation(o: FailoverOptions): FailoverResult {
     const replica = new Replica({
       node: name,
       role,
-      endpoint: { localAddresses: clusterAddresses, port: PORT, config, hmac: o.hmac },
+      endpoint: { localAddresses: clusterAddresses, port: PORT, config, hmac: o.hmac, ...(o.hmacSha1 && { hmacSha1: o.hmacSha1 }) },
       ownAddresses: own,
       rng: new NearWrapRng(sim.forkRng()),
       now: 0,
@@ -242,7 +247,7 @@ export function runFailoverSimulation(o: FailoverOptions): FailoverResult {
     if (sent < o.messages) x.after(interval, pump, 'peer-send');
   };
   const peer = new EndpointHost(
-    createEndpoint({ localAddresses: PEER, port: 4000, config, rng: new NearWrapRng(sim.forkRng()), hmac: o.hmac, now: 0 }),
+    createEndpoint({ localAddresses: PEER, port: 4000, config, rng: new NearWrapRng(sim.forkRng()), hmac: o.hmac, ...(o.hmacSha1 && { hmacSha1: o.hmacSha1 }), now: 0 }),
     (now, host) => {
       for (const { e } of host.events.splice(0)) {
         const x = e.event;

@@ -62,11 +62,11 @@ describe('cluster messages', () => {
     const msgs: ClusterMessage[] = [
       { t: 'hello', epoch: 2, node: 'a', role: 'standby', appliedSeq: 9, sentAt: 1.5, protection: 'in-sync', handoverSeq: 3 },
       { t: 'hello-ack', epoch: 2, node: 'b', echo: 1.5 },
-      { t: 'full-sync', epoch: 1, seq: 4, now: 100, state: new Uint8Array([1, 2]) },
-      { t: 'records', epoch: 1, records: [{ seq: 5, now: 101, ops: [{ op: 'packet', source: '10.0.0.1', destination: '10.0.0.2', bytes: new Uint8Array([9]) }, { op: 'timeout' }, { op: 'commit', assocId: 1, delivery: 3 }], entropy: new Uint8Array(4) }] },
-      { t: 'ack', epoch: 1, seq: 5 },
-      { t: 'in-sync', epoch: 1, seq: 5 },
-      { t: 'digest', epoch: 1, seq: 5, digest: 0xdeadbeef },
+      { t: 'full-sync', epoch: 1, sync: 2, seq: 4, now: 100, state: new Uint8Array([1, 2]) },
+      { t: 'records', epoch: 1, sync: 2, records: [{ seq: 5, now: 101, ops: [{ op: 'packet', source: '10.0.0.1', destination: '10.0.0.2', bytes: new Uint8Array([9]) }, { op: 'timeout' }, { op: 'commit', assocId: 1, delivery: 3 }], entropy: new Uint8Array(4) }] },
+      { t: 'ack', epoch: 1, sync: 2, seq: 5 },
+      { t: 'in-sync', epoch: 1, sync: 2, seq: 5 },
+      { t: 'digest', epoch: 1, sync: 2, seq: 5, digest: 0xdeadbeef },
       { t: 'resync', epoch: 1, reason: 'x' },
       { t: 'forward', epoch: 1, source: 'a', destination: 'b', bytes: new Uint8Array([1]) },
       { t: 'handover', epoch: 1, seq: 7 },
@@ -80,7 +80,7 @@ describe('cluster messages', () => {
   it('reject what is not a cluster message', () => {
     expect(decodeMessage(encodePlain({ t: 'nope', epoch: 1 }))).toMatchObject({ ok: false });
     expect(decodeMessage(encodePlain({ t: 'ack', epoch: -1, seq: 1 }))).toMatchObject({ ok: false, error: 'bad epoch' });
-    expect(decodeMessage(encodePlain({ t: 'records', epoch: 1, records: 5 }))).toMatchObject({ ok: false });
+    expect(decodeMessage(encodePlain({ t: 'records', epoch: 1, sync: 2, records: 5 }))).toMatchObject({ ok: false });
     expect(decodeMessage(new Uint8Array([0xff]))).toMatchObject({ ok: false });
   });
 });

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { runFailoverSimulation, type FailoverOptions, type FailoverResult } from '../../src/sim/cluster.js';
 
 const hmac = (key: Uint8Array, data: Uint8Array): Uint8Array => createHmac('sha256', key).update(data).digest();
+const hmacSha1 = (key: Uint8Array, data: Uint8Array): Uint8Array => createHmac('sha1', key).update(data).digest();
 const noisy = { loss: 0.03, reorder: 0.03, duplicate: 0.02, linkLoss: 0.03, linkReorder: 0.03 };
 
 interface Sweep {
@@ -51,6 +52,12 @@ describe('failover simulation (sync mode, output commit, application commit)', (
     expect(s.bad.map((b) => ({ seed: b.seed, killAt: b.killAt, lost: b.r.lost, dup: b.r.duplicated, failures: b.r.failures, error: b.r.error }))).toEqual([]);
     // The sweep really exercised takeovers, including re-delivery of uncommitted messages.
     expect(s.promoted).toBeGreaterThan(75);
+  });
+
+  it('the same with AUTH and ADD-IP negotiated: the promoted standby asks the peer for its address (ASCONF Set Primary)', () => {
+    const s = sweep(100, { hmacSha1 }, 350);
+    expect(s.bad.map((b) => ({ seed: b.seed, killAt: b.killAt, lost: b.r.lost, dup: b.r.duplicated, failures: b.r.failures, error: b.r.error }))).toEqual([]);
+    expect(s.promoted).toBeGreaterThan(50);
   });
 
   it('the same when the cluster initiates the association', () => {

@@ -93,10 +93,10 @@ describe('cluster link over TCP', () => {
     await b.start();
     try {
       await waitUntil('link up', 5000, () => a.up && b.up);
-      b.send({ t: 'ack', epoch: 1, seq: 42 });
+      b.send({ t: 'ack', epoch: 1, sync: 1, seq: 42 });
       a.send({ t: 'resync', epoch: 1, reason: 'test' });
       await waitUntil('messages', 5000, () => gotA.length === 1 && gotB.length === 1);
-      expect(gotA[0]).toEqual({ t: 'ack', epoch: 1, seq: 42 });
+      expect(gotA[0]).toEqual({ t: 'ack', epoch: 1, sync: 1, seq: 42 });
       expect(gotB[0]).toEqual({ t: 'resync', epoch: 1, reason: 'test' });
 
       const intruder = new TcpLink({ dial: { host: '127.0.0.1', port }, key: new Uint8Array(32).fill(2), onMessage: () => {}, onState: () => {}, reconnectDelay: 10_000 });

@@ -80,14 +80,20 @@ export type ClusterMessage =
     }
   | { readonly t: 'hello-ack'; readonly epoch: number; readonly node: string; readonly echo: Millis }
   /** The whole endpoint at `seq` (endpoint state + ledgers), plain-encoded. */
-  | { readonly t: 'full-sync'; readonly epoch: number; readonly seq: number; readonly now: Millis; readonly state: Uint8Array }
-  | { readonly t: 'records'; readonly epoch: number; readonly records: readonly LogRecord[] }
+  /**
+   * `sync` numbers the full syncs of a primary: records, acks, digests and the
+   * in-sync declaration carry it, so that nothing of one sync generation is
+   * taken for the next (a record applied before a full sync arrived, an ack
+   * of it arriving after).
+   */
+  | { readonly t: 'full-sync'; readonly epoch: number; readonly sync: number; readonly seq: number; readonly now: Millis; readonly state: Uint8Array }
+  | { readonly t: 'records'; readonly epoch: number; readonly sync: number; readonly records: readonly LogRecord[] }
   /** Cumulative: every record up to `seq` is applied. */
-  | { readonly t: 'ack'; readonly epoch: number; readonly seq: number }
+  | { readonly t: 'ack'; readonly epoch: number; readonly sync: number; readonly seq: number }
   /** The primary declares the standby in sync from `seq` on: it may take over. */
-  | { readonly t: 'in-sync'; readonly epoch: number; readonly seq: number }
+  | { readonly t: 'in-sync'; readonly epoch: number; readonly sync: number; readonly seq: number }
   /** Digest of the whole replicated state after `seq`. */
-  | { readonly t: 'digest'; readonly epoch: number; readonly seq: number; readonly digest: number }
+  | { readonly t: 'digest'; readonly epoch: number; readonly sync: number; readonly seq: number; readonly digest: number }
   /** The standby found drift (or a gap it cannot fill) and asks for a full sync. */
   | { readonly t: 'resync'; readonly epoch: number; readonly reason: string }
   /** A packet that reached the standby's address, for the primary to process. */

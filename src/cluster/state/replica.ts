@@ -195,6 +195,8 @@ export class Replica {
   private pendingHandover: number | undefined;
 
   // both
+  /** The full-sync generation: the primary's last one sent, the standby's last one applied. */
+  private syncId = 0;
   private lastHeard: Millis | undefined;
   private nextHelloAt: Millis;
   private readonly out: Datagram[] = [];
@@ -342,7 +344,7 @@ export class Replica {
     if (this.unsent.length > 0) {
       const batch = this.unsent.splice(0, RECORDS_PER_MESSAGE);
       this.counters.recordsSent += batch.length;
-      return { t: 'records', epoch: this.epoch, records: batch };
+      return { t: 'records', epoch: this.epoch, sync: this.syncId, records: batch };
     }
     return this.link.shift();
   }
@@ -457,7 +459,8 @@ export class Replica {
       case 'hello-ack':
         return;
       case 'ack':
-        if (this.role === 'primary') {
+        // An ack of another sync generation says nothing about this one's records.
+        if (this.role === 'primary' && m.sync === this.syncId) {
           this.onAck(localNow, m.seq);
           this.finishHandover(localNow);
         }
@@ -474,16 +477,17 @@ export class Replica {
         else if (this.earlyForwards.length < MAX_DEFERRED) this.earlyForwards.push({ source: m.source, destination: m.destination, bytes: m.bytes });
         return;
       case 'full-sync':
-        if (this.role === 'standby') this.applyFullSync(localNow, m.seq, m.now, m.state);
+        if (this.role === 'standby') this.applyFullSync(localNow, m.sync, m.seq, m.now, m.state);
         return;
       case 'records':
-        if (this.role === 'standby') this.onRecords(localNow, m.records);
+        // Records of another generation: the primary sends them again once this one's full sync is here.
+        if (this.role === 'standby' && m.sync === this.syncId) this.onRecords(localNow, m.records);
         return;
       case 'in-sync':
-        if (this.role === 'standby' && this.synced && m.seq <= this.seq + this.reorder.size + 1) this.ready = true;
+        if (this.role === 'standby' && this.synced && m.sync === this.syncId) this.ready = true;
         return;
       case 'digest':
-        if (this.role === 'standby') {
+        if (this.role === 'standby' && m.sync === this.syncId) {
           this.expectedDigest = { seq: m.seq, digest: m.digest };
           this.checkDigest(localNow);
         }
@@ -637,7 +641,7 @@ export class Replica {
       this.fullSyncSeq = undefined;
       this.protection = 'in-sync';
       // §4.3: declared in sync only once everything up to now is acknowledged.
-      this.link.push({ t: 'in-sync', epoch: this.epoch, seq });
+      this.link.push({ t: 'in-sync', epoch: this.epoch, sync: this.syncId, seq });
       this.notices.push({ type: 'protection', protection: 'in-sync', reason: `standby ${this.standbyNode ?? '?'} acknowledged the full sync` });
     }
   }
@@ -653,7 +657,8 @@ export class Replica {
     this.counters.fullSyncsSent++;
     if (this.protection !== 'joining') this.notices.push({ type: 'protection', protection: 'joining', reason });
     this.protection = 'joining';
-    this.link.push({ t: 'full-sync', epoch: this.epoch, seq: this.seq, now: this.coreNow(localNow), state: encodePlain(state) });
+    this.syncId++;
+    this.link.push({ t: 'full-sync', epoch: this.epoch, sync: this.syncId, seq: this.seq, now: this.coreNow(localNow), state: encodePlain(state) });
   }
 
   private loseStandby(reason: string): void {
@@ -686,7 +691,7 @@ export class Replica {
     }
     if (this.protection !== 'unprotected' && this.opts.digestInterval > 0 && localNow >= this.nextDigestAt) {
       this.nextDigestAt = localNow + this.opts.digestInterval;
-      if (this.fullSyncSeq === undefined) this.link.push({ t: 'digest', epoch: this.epoch, seq: this.seq, digest: this.digest() });
+      if (this.fullSyncSeq === undefined) this.link.push({ t: 'digest', epoch: this.epoch, sync: this.syncId, seq: this.seq, digest: this.digest() });
     }
     void now;
   }
@@ -743,7 +748,7 @@ export class Replica {
     this.counters.packetsForwarded++;
   }
 
-  private applyFullSync(localNow: Millis, seq: number, now: Millis, bytes: Uint8Array): void {
+  private applyFullSync(localNow: Millis, sync: number, seq: number, now: Millis, bytes: Uint8Array): void {
     const r = decodePlain(bytes);
     const s = r.ok ? (r.value as FullState) : undefined;
     if (!s || typeof s !== 'object' || !s.endpoint || !Array.isArray(s.ledgers) || !this.endpoint.importState(s.endpoint)) {
@@ -753,6 +758,7 @@ export class Replica {
     }
     this.ledgers.clear();
     for (const [id, l] of s.ledgers) this.ledgers.set(id, l);
+    this.syncId = sync;
     this.seq = seq;
     this.offset = now - localNow;
     this.lastNow = now;
@@ -762,7 +768,7 @@ export class Replica {
     this.expectedDigest = undefined;
     this.resyncAskedAt = undefined;
     this.counters.fullSyncsApplied++;
-    this.link.push({ t: 'ack', epoch: this.epoch, seq: this.seq });
+    this.link.push({ t: 'ack', epoch: this.epoch, sync: this.syncId, seq: this.seq });
   }
 
   private onRecords(localNow: Millis, records: readonly LogRecord[]): void {
@@ -780,7 +786,7 @@ export class Replica {
       }
       if (!this.synced) return;
     }
-    this.link.push({ t: 'ack', epoch: this.epoch, seq: this.seq });
+    this.link.push({ t: 'ack', epoch: this.epoch, sync: this.syncId, seq: this.seq });
     this.checkDigest(localNow);
     if (this.pendingHandover !== undefined) this.takeHandover(localNow, this.pendingHandover);
   }
