@@ -25,6 +25,8 @@ export interface RuntimeOptions {
 
 /** A pump re-runs while inputs arrive re-entrantly from event handlers; bounded against a runaway handler. */
 const MAX_PUMP_ROUNDS = 10_000;
+/** In a big received batch, what the packets call for is sent after every this many (a power of 2). */
+const ACK_EVERY = 16;
 
 export class Runtime {
   readonly endpoint: Endpoint;
@@ -36,8 +38,12 @@ export class Runtime {
   /** RFC 6951 §5.4: the peer's UDP encapsulation port per remote address, from its datagrams. */
   private readonly udpPorts = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
+  /** The endpoint deadline the timer stands for. */
   private armedAt: Millis | undefined;
+  /** When the timer fires: at or before `armedAt` (see arm()). */
+  private timerAt: Millis | undefined;
   private pumping = false;
+  private pumpScheduled = false;
   private again = false;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -84,6 +90,30 @@ export class Runtime {
     return r;
   }
 
+  /**
+   * A pump at the end of the current tick (a microtask), however many inputs
+   * the tick brings: what the application queued in one tick (Endpoint.queue,
+   * flushed by the API layer in `afterEvents`) leaves in one transport batch
+   * (one sendmmsg) and the timer is re-armed once. Nothing if a pump is
+   * already due; from inside a pump, one more round.
+   */
+  pumpSoon(): void {
+    if (this.pumping) {
+      // From an event handler: the running pump polls transmits after the
+      // events; one more round takes the events the input made.
+      this.again = true;
+      return;
+    }
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    queueMicrotask(this.scheduledPump);
+  }
+
+  private readonly scheduledPump = (): void => {
+    this.pumpScheduled = false;
+    if (!this.closed) this.pump();
+  };
+
   private onDatagrams(batch: IncomingDatagram[]): void {
     if (this.closed) return;
     const now = this.clock();
@@ -95,13 +125,32 @@ export class Runtime {
       if (d.udpSourcePort !== undefined && this.udpPorts.get(d.source) !== d.udpSourcePort) this.udpPorts.set(d.source, d.udpSourcePort);
       const bytes = d.bytes.constructor === Uint8Array ? d.bytes : new Uint8Array(d.bytes.buffer, d.bytes.byteOffset, d.bytes.byteLength);
       this.endpoint.handlePacket(now, { source: d.source, destination: d.destination, bytes });
+      if ((i & (ACK_EVERY - 1)) === ACK_EVERY - 1 && i + 1 < batch.length) this.sendTransmits(now);
     }
+    // What the packets called for (SACKs, the data SACKs released) leaves
+    // before the application's work on the events (pump): the peer's clock
+    // must not wait for it. Holding the SACKs of a batch until its messages
+    // had been handed over made a window's worth of 100-byte messages cost a
+    // whole round of the receiver's work before any SACK left, so sender and
+    // receiver took turns instead of working at the same time.
+    this.sendTransmits(now);
     this.pump();
+  }
+
+  /** Sends what the endpoint has to send now, in one batch. */
+  private sendTransmits(now: Millis): void {
+    if (this.pumping) return;
+    let out: OutgoingDatagram[] | undefined;
+    for (let d = this.endpoint.pollTransmit(now); d !== undefined; d = this.endpoint.pollTransmit(now)) {
+      const remoteUdpPort = this.udpPorts.get(d.destination);
+      (out ??= []).push(remoteUdpPort === undefined ? d : { source: d.source, destination: d.destination, bytes: d.bytes, remoteUdpPort });
+    }
+    if (out !== undefined && !this.closed) this.transport.send(out);
   }
 
   private readonly onTimer = (): void => {
     this.timer = undefined;
-    this.armedAt = undefined;
+    this.timerAt = undefined;
     if (this.closed) return;
     this.endpoint.handleTimeout(this.clock());
     this.pump();
@@ -139,17 +188,27 @@ export class Runtime {
     if (this.pumpWaiters.size > 0) for (const w of [...this.pumpWaiters]) w();
   }
 
-  /** Exactly one armed timer, for the endpoint's next deadline. */
+  /**
+   * Exactly one armed timer, for the endpoint's next deadline. A deadline that
+   * moved later (T3-rtx restarted by every SACK) keeps the timer already
+   * armed: it fires early, finds nothing due, and arms again. That costs one
+   * wake-up per RTO instead of a clearTimeout and a setTimeout per SACK.
+   */
   private arm(): void {
     if (this.closed) return;
     const at = this.endpoint.pollTimeout();
-    if (at === this.armedAt && (at === undefined || this.timer !== undefined)) return;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
     this.armedAt = at;
-    if (at === undefined) return;
+    if (at === undefined) {
+      if (this.timer !== undefined) clearTimeout(this.timer);
+      this.timer = undefined;
+      this.timerAt = undefined;
+      return;
+    }
+    if (this.timer !== undefined && this.timerAt !== undefined && this.timerAt <= at) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
     // setTimeout has 1 ms granularity and may fire a fraction early: round up.
     const delay = Math.max(0, Math.ceil(at - this.clock()));
+    this.timerAt = at;
     this.timer = setTimeout(this.onTimer, delay);
   }
 
@@ -206,6 +265,7 @@ export class Runtime {
     this.closed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    this.timerAt = undefined;
     this.armedAt = undefined;
     for (const w of [...this.pumpWaiters]) w();
     await this.transport.close();

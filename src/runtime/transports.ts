@@ -1,4 +1,5 @@
 /** Opens the transport named in the API options ('udp' = RFC 6951 encapsulation, 'raw' = raw IP, root). */
+import { installNativeCrc32c } from '../transport/native.js';
 import { openRawTransport } from '../transport/raw.js';
 import type { Transport } from '../transport/transport.js';
 import { openUdpTransport } from '../transport/udp.js';
@@ -15,6 +16,9 @@ export interface OpenTransportOptions {
 }
 
 export async function openTransport(o: OpenTransportOptions): Promise<Transport> {
+  // Packets are about to flow: checksum them with the CPU's CRC32c instruction
+  // when the addon offers it (src/wire stays pure; this only picks its backend).
+  installNativeCrc32cOnce();
   switch (o.transport) {
     case 'udp':
       return openUdpTransport({
@@ -25,6 +29,15 @@ export async function openTransport(o: OpenTransportOptions): Promise<Transport>
     case 'raw':
       return openRawTransport({ localAddresses: o.localAddresses });
   }
+}
+
+let crcInstalled = false;
+
+/** The addon's CRC32c as the wire checksum backend, once per process (a no-op without the addon). */
+export function installNativeCrc32cOnce(): void {
+  if (crcInstalled) return;
+  crcInstalled = true;
+  installNativeCrc32c();
 }
 
 /** The local UDP port actually bound (ephemeral ports resolved), or undefined for raw IP. */

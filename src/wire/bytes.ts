@@ -65,3 +65,31 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/*
+ * Copies of small byte strings (user messages: queued by the sender, taken out
+ * of received packets by reassembly) are carved from a shared slab, as
+ * packet.ts does for encoded packets: a fresh ArrayBuffer per copy
+ * (Uint8Array.slice) costs about a microsecond with its garbage collection,
+ * most of what queueing or receiving a 100-byte message costs. A slab lives
+ * while any copy in it does (as Node's Buffer pool): a structured clone of a
+ * state holding copies carries the slabs they sit in, 16 KiB each at most.
+ */
+const COPY_SLAB_SIZE = 16 * 1024;
+const COPY_SLAB_MAX = 512;
+let copySlab = new Uint8Array(0);
+let copySlabUsed = 0;
+
+/** A copy of `b` that shares no memory with it (small ones are views into a shared slab). */
+export function copyBytes(b: Uint8Array): Uint8Array {
+  const n = b.length;
+  if (n > COPY_SLAB_MAX) return b.slice();
+  if (copySlabUsed + n > copySlab.length) {
+    copySlab = new Uint8Array(COPY_SLAB_SIZE);
+    copySlabUsed = 0;
+  }
+  const out = copySlab.subarray(copySlabUsed, copySlabUsed + n);
+  out.set(b);
+  copySlabUsed = (copySlabUsed + n + 7) & ~7;
+  return out;
+}

@@ -9,6 +9,7 @@
  */
 import type { Millis } from '../env.js';
 import type { ProtocolConfig } from '../config.js';
+import { copyBytes } from '../../wire/bytes.js';
 import { add16 } from '../../wire/serial.js';
 import { dataChunkWireSize, type ProducedChunk, type QueuedMessage, type SendFailed } from './types.js';
 
@@ -30,8 +31,16 @@ export interface SendQueueState {
   /** User data bytes queued and not yet produced as chunks. */
   bufferedAmount: number;
   nextMessageId: number;
-  /** Messages waiting per stream (only streams that have some). */
+  /**
+   * Messages per stream (only streams that have some waiting): those from
+   * index `streamHeads.get(streamId) ?? 0` on are waiting, the ones before it
+   * were taken and are dropped in batches (Array.shift is O(n) once a list is
+   * big enough for V8's large-object space: 100 µs a message at 50,000).
+   * `queuedMessages` lists the waiting ones.
+   */
   readonly streams: Map<number, QueuedMessage[]>;
+  /** Index of the first waiting message per stream, when not 0. */
+  readonly streamHeads: Map<number, number>;
   /** Streams with waiting messages, in round-robin service order. */
   rrOrder: number[];
   /** Next SSN per ordered stream (absent: 0). */
@@ -51,6 +60,7 @@ export function createSendQueue(
     bufferedAmount: 0,
     nextMessageId: 0,
     streams: new Map(),
+    streamHeads: new Map(),
     rrOrder: [],
     nextSsn: new Map(),
     current: undefined,
@@ -60,8 +70,13 @@ export function createSendQueue(
 export interface SendRequest {
   readonly streamId: number;
   readonly ppid: number;
-  /** Ownership passes to the queue: the caller must not modify it afterwards. */
+  /**
+   * Ownership passes to the queue (the caller must not modify it afterwards),
+   * unless `copy` is set: then the queue keeps a copy and the caller may reuse
+   * the buffer at once.
+   */
   readonly data: Uint8Array;
+  readonly copy?: boolean;
   readonly unordered: boolean;
   /** PR-SCTP timed reliability / RFC 9260 §10.1 lifetime, in ms from enqueue. */
   readonly lifetime?: Millis;
@@ -104,16 +119,21 @@ export function enqueue(q: SendQueueState, req: SendRequest, now: Millis): Enque
   }
   const messageId = q.nextMessageId;
   q.nextMessageId = (q.nextMessageId + 1) % Number.MAX_SAFE_INTEGER;
-  const message: QueuedMessage = {
-    messageId,
-    streamId: req.streamId,
-    ppid: req.ppid >>> 0,
-    data: req.data,
-    unordered: req.unordered,
-    immediate: req.immediate ?? false,
-    ...(req.lifetime !== undefined ? { expiresAt: now + req.lifetime } : {}),
-    ...(req.maxRetransmits !== undefined ? { maxRetransmits: req.maxRetransmits } : {}),
-  };
+  const data = req.copy === true ? copyBytes(req.data) : req.data;
+  // Without PR-SCTP fields no spreading: this runs for every message sent.
+  const message: QueuedMessage =
+    req.lifetime === undefined && req.maxRetransmits === undefined
+      ? { messageId, streamId: req.streamId, ppid: req.ppid >>> 0, data, unordered: req.unordered, immediate: req.immediate ?? false }
+      : {
+          messageId,
+          streamId: req.streamId,
+          ppid: req.ppid >>> 0,
+          data,
+          unordered: req.unordered,
+          immediate: req.immediate ?? false,
+          ...(req.lifetime !== undefined ? { expiresAt: now + req.lifetime } : {}),
+          ...(req.maxRetransmits !== undefined ? { maxRetransmits: req.maxRetransmits } : {}),
+        };
   let list = q.streams.get(req.streamId);
   if (!list) {
     list = [];
@@ -143,11 +163,28 @@ function popRoundRobin(q: SendQueueState): QueuedMessage | undefined {
   const streamId = q.rrOrder[0];
   if (streamId === undefined) return undefined;
   const list = q.streams.get(streamId);
-  const message = list?.shift();
+  const head = q.streamHeads.get(streamId) ?? 0;
+  const message = list?.[head];
   q.rrOrder.shift();
-  if (list && list.length > 0) q.rrOrder.push(streamId);
-  else q.streams.delete(streamId);
+  if (list && head + 1 < list.length) {
+    q.rrOrder.push(streamId);
+    // Taken messages are dropped once they are half the list: O(1) amortized.
+    if (head + 1 >= 64 && 2 * (head + 1) >= list.length) {
+      list.splice(0, head + 1);
+      q.streamHeads.delete(streamId);
+    } else q.streamHeads.set(streamId, head + 1);
+  } else {
+    q.streams.delete(streamId);
+    q.streamHeads.delete(streamId);
+  }
   return message;
+}
+
+/** The messages waiting in the queue per stream, in order (not the one being fragmented). */
+export function* queuedMessages(q: SendQueueState): Generator<QueuedMessage> {
+  for (const [streamId, list] of q.streams) {
+    for (let i = q.streamHeads.get(streamId) ?? 0; i < list.length; i++) yield list[i]!;
+  }
 }
 
 export interface SelectResult {
@@ -209,9 +246,11 @@ export function produceChunk(q: SendQueueState, maxPayload: number, now: Millis)
     q.nextSsn.set(m.streamId, add16(cur.ssn, 1));
   }
   const size = Math.min(Math.floor(maxPayload), m.data.length - cur.offset);
-  // A copy, so that no two chunks in the state share a buffer (a codec or
-  // structuredClone then sees each chunk's bytes exactly once).
-  const userData = m.data.slice(cur.offset, cur.offset + size);
+  // Views of the message's bytes (the queue's own copy when taken with
+  // `copy`): a whole message is its own chunk, and the fragments of one share
+  // its buffer without overlapping, which structuredClone and the plain codec
+  // both carry faithfully. A copy per fragment cost an allocation each.
+  const userData = cur.offset === 0 && size === m.data.length ? m.data : m.data.subarray(cur.offset, cur.offset + size);
   cur.offset += size;
   q.bufferedAmount -= size;
   const ending = cur.offset === m.data.length;
@@ -260,7 +299,9 @@ export function discardCurrentMessage(q: SendQueueState, messageId: number): Dis
  */
 export function expireUnsent(q: SendQueueState, now: Millis): SendFailed[] {
   const failed: SendFailed[] = [];
-  for (const [streamId, list] of [...q.streams]) {
+  for (const [streamId, all] of [...q.streams]) {
+    const list = all.slice(q.streamHeads.get(streamId) ?? 0);
+    q.streamHeads.delete(streamId);
     const keep = list.filter((m) => {
       if (!isExpired(m, now)) return true;
       q.bufferedAmount -= m.data.length;
@@ -324,13 +365,54 @@ export function windowCutsPacket(q: SendQueueState, room: number, maxFragmentPay
     let any = false;
     for (const streamId of q.rrOrder) {
       if (++steps > 4096) return undefined;
-      const m = q.streams.get(streamId)?.[round];
+      const m = q.streams.get(streamId)?.[(q.streamHeads.get(streamId) ?? 0) + round];
       if (!m) continue;
       any = true;
       const r = take(m.data.length);
       if (r !== undefined) return r === 'full' ? undefined : r;
     }
     if (!any) return undefined;
+  }
+}
+
+/**
+ * Whether the queued messages would fill a packet of `room` wire bytes, that
+ * is, whether the chunk selection of `nextChunksToSend` (windows aside) would
+ * stop at 'packet-full' rather than run out of data: the "full-sized segment"
+ * of sender-side SWS avoidance (RFC 1122 §4.2.3.4). Bounded by `room` (each
+ * chunk takes at least 20 bytes) and a step limit; undecided counts as full.
+ */
+export function queueFillsPacket(q: SendQueueState, room: number, maxFragmentPayload: number): boolean {
+  // User data alone at least fills it: its chunks are bigger still.
+  if (q.bufferedAmount >= room) return true;
+  let chunks = 0;
+  const take = (remaining: number): boolean => {
+    while (remaining > 0) {
+      let len = Math.min(remaining, maxFragmentPayload);
+      if (dataChunkWireSize(len) > room) {
+        if (chunks > 0) return true;
+        len = Math.min(len, (room - 16) & ~3);
+        if (len < 1) return true;
+      }
+      room -= dataChunkWireSize(len);
+      remaining -= len;
+      chunks++;
+    }
+    return false;
+  };
+  const cur = q.current;
+  if (cur && take(cur.message.data.length - cur.offset)) return true;
+  let steps = 0;
+  for (let round = 0; ; round++) {
+    let any = false;
+    for (const streamId of q.rrOrder) {
+      if (++steps > 4096) return true;
+      const m = q.streams.get(streamId)?.[(q.streamHeads.get(streamId) ?? 0) + round];
+      if (!m) continue;
+      any = true;
+      if (take(m.data.length)) return true;
+    }
+    if (!any) return false;
   }
 }
 

@@ -14,7 +14,7 @@ import type { Millis } from '../env.js';
 import type { DataChunk } from '../../wire/types.js';
 import { abandonExpiredMarked, abandonMessage, abandonUnsentRemainder, advanceAckPoint } from './pr-sctp.js';
 import { assignTsn, canAssignTsn, retransmit, toDataChunk, toRetransmitStart, totalFlightSize, type RetransmissionQueueState } from './retransmission-queue.js';
-import { isExpired, isSendQueueEmpty, produceChunk, selectNextMessage, windowCutsPacket, type SendQueueState } from './send-queue.js';
+import { isExpired, isSendQueueEmpty, produceChunk, queueFillsPacket, selectNextMessage, windowCutsPacket, type SendQueueState } from './send-queue.js';
 import { dataChunkWireSize, type Destination, type SendFailed } from './types.js';
 
 export interface TransmitRequest {
@@ -29,8 +29,12 @@ export interface TransmitRequest {
    */
   readonly maxFragmentPayload: number;
   /**
-   * `cwnd - flightSize` of the destination. Chunks are admitted while it is
-   * above 0, so the last one may overshoot cwnd by less than one chunk (§6.1 B).
+   * `cwnd - flightSize` of the destination. A packet may start while it is
+   * above 0 and is then filled whatever is left of it: RFC 9260 §6.1 B lets
+   * the sender exceed cwnd by up to PMTU − 1 bytes, one packet only (the
+   * caller stops at the first packet that takes the budget to 0 or below).
+   * Cutting packets at the budget instead made a cwnd-limited flow of small
+   * messages send a runt for every SACK (each opens a few chunks' worth).
    */
   readonly cwndBudget: number;
   /**
@@ -40,10 +44,25 @@ export interface TransmitRequest {
    * exponentially, as §6.1 A asks.
    */
   readonly allowZeroWindowProbe: boolean;
+  /**
+   * Sender-side SWS avoidance for new data (RFC 9260 §6.1; RFC 1122 §4.2.3.4,
+   * the Nagle algorithm): while at least two full packets' worth of data is in
+   * flight, a packet of new data goes only when the queue fills it; a runt
+   * waits for the SACKs those packets bring (or for more data). So small
+   * messages share packets once the association is busy, and nothing is
+   * delayed while it is not: a lone message, or a few, go at once. Two
+   * packets, not one: a peer SACKs at least every second packet (§6.2), so
+   * the flight falls below the bar without waiting for its delayed-SACK timer.
+   * Off: every opportunity sends what is queued (SCTP_NODELAY, RFC 6458 §8.1.5).
+   */
+  readonly nagle?: boolean;
 }
 
-/** Why the packet ended: lets the association know what it waits for. */
-export type TransmitStop = 'empty' | 'packet-full' | 'cwnd' | 'rwnd' | 'outstanding-limit';
+/**
+ * Why the packet ended: lets the association know what it waits for.
+ * 'nagle': runt of new data held while data is in flight (`nagle`).
+ */
+export type TransmitStop = 'empty' | 'packet-full' | 'cwnd' | 'rwnd' | 'outstanding-limit' | 'nagle';
 
 export interface TransmitResult {
   readonly chunks: readonly DataChunk[];
@@ -73,10 +92,10 @@ export function nextChunksToSend(rq: RetransmissionQueueState, sq: SendQueueStat
   let bytes = 0;
   let zeroWindowProbe = false;
 
-  const admit = (len: number): Verdict => {
+  const admit = (len: number, hole = false): Verdict => {
     if (dataChunkWireSize(len) > room) return 'packet-full';
-    if (budget <= 0) return 'cwnd';
-    if (len > rq.peerRwnd) {
+    if (budget <= 0 && chunks.length === 0) return 'cwnd';
+    if (len > rq.peerRwnd && !hole) {
       // §6.1 A: no data while the peer has no room, except one probe with nothing
       // in flight. With data in flight we wait rather than send into a sliver of
       // window, and never cut a fragment to fit it: sender-side SWS avoidance
@@ -92,14 +111,28 @@ export function nextChunksToSend(rq: RetransmissionQueueState, sq: SendQueueStat
     bytes += len;
   };
 
-  // §6.1 C: chunks marked for retransmission go first, lowest TSN first
-  // (rwnd applies to them too, as in Linux and dcsctp).
+  // §6.1 C: chunks marked for retransmission go first, lowest TSN first.
+  // rwnd applies to them too (as in Linux and dcsctp), except to holes: a
+  // chunk below one the peer acknowledged in a Gap Ack Block. §6.1 A limits
+  // new data only, and a peer whose window is full of out-of-order data can
+  // reopen it only once the holes are filled; holding them to rwnd left a
+  // usrsctp receiver (a_rwnd 0, 105 chunks above 15 holes) getting one hole
+  // per backed-off zero window probe.
   // The scan starts at the lowest marked TSN and ends with the last marked chunk.
   let stoppedBy: TransmitStop | undefined;
+  let holesBelow = -1;
+  if (rq.toRetransmitCount > 0 && rq.gapAckedCount > 0) {
+    for (let i = rq.chunks.length - 1; i >= 0; i--) {
+      if (rq.chunks[i]!.state === 'acked') {
+        holesBelow = i;
+        break;
+      }
+    }
+  }
   for (let i = rq.toRetransmitCount > 0 ? toRetransmitStart(rq) : rq.chunks.length; i < rq.chunks.length && rq.toRetransmitCount > 0; i++) {
     const c = rq.chunks[i]!;
     if (c.state !== 'to-retransmit') continue;
-    const verdict = admit(c.userData.length);
+    const verdict = admit(c.userData.length, i < holesBelow);
     if (verdict !== 'ok') {
       stoppedBy = verdict;
       rq.toRetransmitFrom = c.tsn;
@@ -121,6 +154,23 @@ export function nextChunksToSend(rq: RetransmissionQueueState, sq: SendQueueStat
   // held this way: fewer packets would mean fewer SACKs and slower growth.
   if (stoppedBy === undefined && chunks.length === 0 && rq.peerRwnd < room && totalFlightSize(rq) >= 4 * req.maxFragmentPayload) {
     if (windowCutsPacket(sq, room, req.maxFragmentPayload, budget, rq.peerRwnd) === 'rwnd') stoppedBy = 'rwnd';
+  }
+
+  // Nagle (RFC 1122 §4.2.3.4): with two full packets' worth in flight, new
+  // data goes only as a packet it fills. What is queued waits for the SACKs
+  // (or for more data), so small messages travel many to a packet. The tail
+  // of a message already being fragmented is never held (as in Linux): it was
+  // one write, and holding its end only delays the whole message.
+  if (
+    stoppedBy === undefined &&
+    req.nagle === true &&
+    chunks.length === 0 &&
+    !isSendQueueEmpty(sq) &&
+    !(sq.current !== undefined && sq.current.offset > 0) &&
+    totalFlightSize(rq) >= 2 * req.maxFragmentPayload &&
+    !queueFillsPacket(sq, room, req.maxFragmentPayload)
+  ) {
+    stoppedBy = 'nagle';
   }
 
   // New data only when nothing waits for retransmission (§6.1 C). Bounded:

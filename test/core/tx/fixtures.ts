@@ -70,6 +70,7 @@ export function pump(tx: Tx, destination = 'A', now = 0, o: Partial<TransmitRequ
     maxFragmentPayload: o.maxFragmentPayload ?? 1200,
     cwndBudget: o.cwndBudget ?? 1_000_000,
     allowZeroWindowProbe: o.allowZeroWindowProbe ?? false,
+    ...(o.nagle !== undefined && { nagle: o.nagle }),
   });
   expect(checkInvariants(tx.rq)).toEqual([]);
   return r;

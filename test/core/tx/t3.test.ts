@@ -29,10 +29,11 @@ describe('onT3RtxExpiry', () => {
     pump(tx, 'A');
     onT3RtxExpiry(tx.rq, tx.sq, 'A', 1000);
     send(tx, { size: 100 });
-    // cwnd = 1 MTU after E1: the budget admits one chunk here.
-    let r = pump(tx, 'B', 1000, { cwndBudget: 100 });
+    // No budget, no packet; with some, one packet (room for one chunk here).
+    expect(pump(tx, 'B', 1000, { cwndBudget: 0 }).stoppedBy).toBe('cwnd');
+    let r = pump(tx, 'B', 1000, { cwndBudget: 100, packetSpace: 116 });
     expect(tsns(r.chunks)).toEqual([1000]);
-    expect(r.stoppedBy).toBe('cwnd');
+    expect(r.stoppedBy).toBe('packet-full');
     r = pump(tx, 'B', 1001, { packetSpace: 232 });
     expect(tsns(r.chunks)).toEqual([1001, 1002]);
     expect(r.retransmittedTsns).toEqual([1001, 1002]);

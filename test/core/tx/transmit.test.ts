@@ -4,13 +4,15 @@ import { isSenderDry, needsRetransmissionTimer, onSack, onT3RtxExpiry } from '..
 import { pump, sack, send, setup, tsns } from './fixtures.js';
 
 describe('§6.1 B cwnd budget', () => {
-  it('admits chunks while the budget is above zero (the last may overshoot)', () => {
+  it('starts a packet while the budget is above zero and fills it (cwnd exceeded by less than one packet)', () => {
     const tx = setup();
-    for (let i = 0; i < 5; i++) send(tx, { size: 100 });
+    for (let i = 0; i < 20; i++) send(tx, { size: 100 });
+    expect(pump(tx, 'A', 0, { cwndBudget: 0 }).stoppedBy).toBe('cwnd');
     const r = pump(tx, 'A', 0, { cwndBudget: 250 });
-    expect(tsns(r.chunks)).toEqual([1000, 1001, 1002]);
-    expect(r.stoppedBy).toBe('cwnd');
-    expect(r.bytes).toBe(300);
+    // 12 chunks of 116 bytes fill the 1452-byte packet: 1200 bytes against a budget of 250.
+    expect(tsns(r.chunks)).toEqual(Array.from({ length: 12 }, (_, i) => 1000 + i));
+    expect(r.stoppedBy).toBe('packet-full');
+    expect(r.bytes).toBe(1200);
     expect(pump(tx, 'A', 0, { cwndBudget: 0 }).chunks).toEqual([]);
   });
 });
