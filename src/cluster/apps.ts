@@ -4,7 +4,7 @@
  * standby that takes over re-delivers exactly what was not handled:
  *
  * - echo: sends every message back on its stream, with its PPID.
- * - discard: consumes and commits.
+ * - discard: consumes and commits; reports the time from its first message to its last.
  * - sink: counts and checks numbered messages (a decimal number at the start
  *   of the message, as `usrsctp client` sends typed lines, or else a 32-bit
  *   big-endian number in the first four bytes) and keeps its counters as
@@ -60,14 +60,18 @@ class EchoApp implements ClusterApp {
 class DiscardApp implements ClusterApp {
   private messages = 0;
   private bytes = 0;
+  private first = 0;
+  private last = 0;
   onEvent(e: AppEvent): Op[] {
     if (e.type !== 'message') return [];
-    this.messages++;
+    this.last = performance.now();
+    if (this.messages++ === 0) this.first = this.last;
     this.bytes += e.data.length;
     return [{ op: 'commit', assocId: e.assocId, delivery: e.delivery }];
   }
   report(): Record<string, unknown> {
-    return { app: 'discard', messages: this.messages, bytes: this.bytes };
+    // seconds: from the first message to the last on this node (a receive rate, as `hasctp server` prints).
+    return { app: 'discard', messages: this.messages, bytes: this.bytes, seconds: (this.last - this.first) / 1000 };
   }
 }
 
