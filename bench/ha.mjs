@@ -36,12 +36,13 @@
 // above other work on the machine, as bench/net.mjs does.
 //
 //   npm run bench:ha -- [--seconds N] [--sizes 100,1000] [--kills N] [--repeat N] [--nice N]
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, release, tmpdir } from 'node:os';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createHarness, exitWithin, killPid, run, sleep, waitFor } from './lib/harness.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'dist', 'cli', 'bin.js');
@@ -108,109 +109,12 @@ const { controlRequest } = await import(pathToFileURL(join(ROOT, 'dist', 'cluste
 
 // ------------------------------------------------------------------ processes and cleanup
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const children = new Map();
 const PID = process.pid;
 const NS = { p: `hbh-${PID}-p`, a: `hbh-${PID}-a`, b: `hbh-${PID}-b` };
 const IP = { peerA: '10.92.1.9', peerB: '10.92.2.9', a: '10.92.1.1', b: '10.92.2.2', linkA: '10.92.3.1', linkB: '10.92.3.2' };
-let tmp;
-let cleaned = false;
+const { tmp, startIn, quiesce, buildUsrsctpShim } = createHarness({ name: 'bench-ha', prefix: 'hbh', namespaces: Object.values(NS), nice: opts.nice });
 
-function run(cmd, args, allowFailure = false) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 20_000 });
-  if (!allowFailure && (r.error !== undefined || r.status !== 0)) {
-    throw new Error(`${cmd} ${args.join(' ')} failed: ${r.error?.message ?? (r.stderr || '').trim()}`);
-  }
-  return r.stdout ?? '';
-}
-
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return err.code === 'EPERM';
-  }
-}
-
-function killPid(pid, signal = 'SIGKILL') {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-/** Ends whatever runs in the namespace (only ever our own children), then removes it. */
-function deleteNamespace(name) {
-  for (const line of run('ip', ['netns', 'pids', name], true).split('\n')) if (/^\d+$/.test(line.trim())) killPid(Number(line.trim()));
-  run('ip', ['netns', 'del', name], true);
-}
-
-/** Synchronous, idempotent: safe from 'exit' and signal handlers. */
-function cleanup() {
-  if (cleaned) return;
-  cleaned = true;
-  for (const pid of children.keys()) killPid(pid);
-  for (const ns of Object.values(NS)) deleteNamespace(ns);
-  if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
-}
-
-process.on('exit', cleanup);
-for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]]) {
-  process.on(signal, () => {
-    console.error(`\nbench/ha.mjs: ${signal}, cleaning up`);
-    cleanup();
-    process.exit(code);
-  });
-}
-process.on('uncaughtException', (err) => {
-  console.error(`bench/ha.mjs: ${err.stack ?? err}`);
-  cleanup();
-  process.exit(1);
-});
-process.on('unhandledRejection', (err) => {
-  console.error(`bench/ha.mjs: ${err?.stack ?? err}`);
-  cleanup();
-  process.exit(1);
-});
-
-/** Starts `cmd` in namespace `ns`; stdout and stderr are kept (bounded) apart. Killed with SIGKILL after `limitMs`. */
-function startIn(ns, cmd, args, { env, limitMs, stdin = false, onStdout }) {
-  const niced = opts.nice !== 0 ? ['nice', '-n', String(opts.nice), cmd, ...args] : [cmd, ...args];
-  const child = spawn('ip', ['netns', 'exec', ns, ...niced], { stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: env ?? process.env });
-  const pid = child.pid;
-  const s = { child, pid, out: '', err: '', exitCode: undefined, spawnError: undefined };
-  if (pid !== undefined) children.set(pid, s);
-  child.stdout.on('data', (d) => {
-    const text = d.toString('latin1');
-    onStdout?.(text, Date.now());
-    s.out += text;
-    if (s.out.length > 400_000) s.out = s.out.slice(-200_000);
-  });
-  child.stderr.on('data', (d) => {
-    s.err += d.toString('latin1');
-    if (s.err.length > 200_000) s.err = s.err.slice(-100_000);
-  });
-  child.stdin?.on('error', () => undefined);
-  const limit = setTimeout(() => killPid(pid), limitMs);
-  s.exited = new Promise((resolve) => {
-    child.once('error', (err) => {
-      s.spawnError = err;
-      clearTimeout(limit);
-      children.delete(pid);
-      resolve(null);
-    });
-    child.once('exit', (code, signal) => {
-      s.exitCode = code ?? signal;
-      clearTimeout(limit);
-      children.delete(pid);
-      resolve(code);
-    });
-  });
-  return s;
-}
-
+/** Sends `signal` unless the child is gone; SIGKILL after `ms`; waits for the exit. */
 async function stop(s, signal, ms) {
   if (s.exitCode === undefined) killPid(s.pid, signal);
   const t = setTimeout(() => killPid(s.pid), ms);
@@ -218,58 +122,12 @@ async function stop(s, signal, ms) {
   clearTimeout(t);
 }
 
-async function waitFor(predicate, ms, every = 20) {
-  const until = Date.now() + ms;
-  for (;;) {
-    if (await predicate()) return true;
-    if (Date.now() > until) return false;
-    await sleep(every);
-  }
-}
-
-async function exitWithin(s, ms) {
-  let timer;
-  const r = await Promise.race([s.exited, new Promise((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)))]);
-  clearTimeout(timer);
-  return r;
-}
-
-/** Ends anything left in the namespaces from an earlier step. */
-async function quiesce() {
-  for (const s of children.values()) killPid(s.pid);
-  await waitFor(() => children.size === 0, 5000);
-}
-
 // ------------------------------------------------------------------ setup
 
-tmp = mkdtempSync(join(tmpdir(), 'hasctp-bench-ha-'));
-const shim = join(tmp, 'usrsctp-shim.so');
-{
-  const src = join(tmp, 'usrsctp-shim.c');
-  writeFileSync(
-    src,
-    [
-      '#include <stdint.h>',
-      '#include <stdlib.h>',
-      'extern void usrsctp_sysctl_set_sctp_path_pf_threshold(uint32_t);',
-      'int usrsctp_sysctl_set_sctp_debug_on(uint32_t v) {',
-      '  (void)v;',
-      '  const char *pf = getenv("HASCTP_USRSCTP_PF_THRESHOLD");',
-      '  if (pf != NULL && *pf != 0) usrsctp_sysctl_set_sctp_path_pf_threshold((uint32_t)atoi(pf));',
-      '  return 0;',
-      '}',
-      '',
-    ].join('\n'),
-  );
-  const r = spawnSync('cc', ['-shared', '-fPIC', '-O2', '-o', shim, src], { encoding: 'utf8', timeout: 30_000 });
-  if (r.error || r.status !== 0) throw new Error(`building the usrsctp shim failed: ${r.error?.message ?? r.stderr}`);
-}
-const peerEnv = { ...process.env, LD_PRELOAD: shim, HASCTP_USRSCTP_PF_THRESHOLD: '0' };
+const shim = buildUsrsctpShim();
+if (shim.error !== undefined) throw new Error(`building the usrsctp shim failed: ${shim.error}`);
+const peerEnv = { ...process.env, LD_PRELOAD: shim.path, HASCTP_USRSCTP_PF_THRESHOLD: '0' };
 
-for (const line of run('ip', ['netns', 'list'], true).split('\n')) {
-  const m = /^hbh-(\d+)-[pab]\b/.exec(line);
-  if (m !== null && !alive(Number(m[1]))) deleteNamespace(line.split(' ')[0]);
-}
 for (const ns of Object.values(NS)) {
   run('ip', ['netns', 'add', ns]);
   run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);

@@ -26,12 +26,13 @@
 // median run (all of them listed beside it).
 //
 //   npm run bench:net -- [--seconds N] [--sizes 100,1000] [--pairs tsctp-tsctp,hasctp-hasctp,hasctp-tsctp,sctp-hasctp] [--runs N] [--nice N]
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus, release, tmpdir } from 'node:os';
+import { cpus, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createHarness, killPid, run, sleep, waitFor } from './lib/harness.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'dist', 'cli', 'bin.js');
@@ -89,139 +90,11 @@ if (process.platform !== 'linux' || typeof process.getuid !== 'function' || proc
 
 // ------------------------------------------------------------------ processes and cleanup
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/** Every child started, by pid, so that none outlives the bench. */
-const children = new Map();
 const PID = process.pid;
 const NS = { a: `hbn-${PID}-a`, b: `hbn-${PID}-b` };
 const DEV = { a: `hbn${PID}a`, b: `hbn${PID}b` };
 const ADDR = { a: '10.83.1.1', b: '10.83.1.2' };
-let tmp;
-let cleaned = false;
-
-function run(cmd, args, allowFailure = false) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 20_000 });
-  if (!allowFailure && (r.error !== undefined || r.status !== 0)) {
-    throw new Error(`${cmd} ${args.join(' ')} failed: ${r.error?.message ?? (r.stderr || '').trim()}`);
-  }
-  return r.stdout ?? '';
-}
-
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return err.code === 'EPERM';
-  }
-}
-
-function killPid(pid, signal = 'SIGKILL') {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-/** Ends whatever runs in the namespace (only ever our own children), then removes it. */
-function deleteNamespace(name) {
-  for (const line of run('ip', ['netns', 'pids', name], true).split('\n')) if (/^\d+$/.test(line.trim())) killPid(Number(line.trim()));
-  run('ip', ['netns', 'del', name], true);
-}
-
-/** Synchronous, idempotent: safe from 'exit' and signal handlers. */
-function cleanup() {
-  if (cleaned) return;
-  cleaned = true;
-  for (const pid of children.keys()) killPid(pid);
-  deleteNamespace(NS.a);
-  deleteNamespace(NS.b);
-  if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
-}
-
-process.on('exit', cleanup);
-for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]]) {
-  process.on(signal, () => {
-    console.error(`\nbench/net.mjs: ${signal}, cleaning up`);
-    cleanup();
-    process.exit(code);
-  });
-}
-process.on('uncaughtException', (err) => {
-  console.error(`bench/net.mjs: ${err.stack ?? err}`);
-  cleanup();
-  process.exit(1);
-});
-process.on('unhandledRejection', (err) => {
-  console.error(`bench/net.mjs: ${err?.stack ?? err}`);
-  cleanup();
-  process.exit(1);
-});
-
-/**
- * Starts `cmd` inside namespace `ns`. Output is kept (bounded); `lines` gets
- * every complete stdout/stderr line. Killed with SIGKILL after `limitMs`.
- */
-function startIn(ns, cmd, args, { env, limitMs, onLine }) {
-  // Every sender and receiver at the same priority (--nice), above other work on the machine.
-  const niced = opts.nice !== 0 ? ['nice', '-n', String(opts.nice), cmd, ...args] : [cmd, ...args];
-  const child = spawn('ip', ['netns', 'exec', ns, ...niced], { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
-  const pid = child.pid;
-  const s = { child, pid, out: '', exitCode: undefined, spawnError: undefined };
-  if (pid !== undefined) children.set(pid, s);
-  let partial = '';
-  const take = (d) => {
-    const text = d.toString('utf8');
-    s.out += text;
-    if (s.out.length > 100_000) s.out = s.out.slice(-50_000);
-    partial += text;
-    let nl;
-    while ((nl = partial.indexOf('\n')) >= 0) {
-      const line = partial.slice(0, nl);
-      partial = partial.slice(nl + 1);
-      onLine?.(line);
-    }
-    if (partial.length > 10_000) partial = partial.slice(-5_000);
-  };
-  child.stdout.on('data', take);
-  child.stderr.on('data', take);
-  const limit = setTimeout(() => killPid(pid), limitMs);
-  s.exited = new Promise((resolve) => {
-    child.once('error', (err) => {
-      s.spawnError = err;
-      clearTimeout(limit);
-      children.delete(pid);
-      resolve(null);
-    });
-    child.once('exit', (code, signal) => {
-      s.exitCode = code ?? signal;
-      clearTimeout(limit);
-      children.delete(pid);
-      resolve(code);
-    });
-  });
-  return s;
-}
-
-/** Waits at most `ms` for the child to exit; then SIGKILL and a short wait. */
-async function stop(s, signal, ms) {
-  if (s.exitCode !== undefined || s.spawnError) return;
-  if (signal) killPid(s.pid, signal);
-  const t = setTimeout(() => killPid(s.pid), ms);
-  await Promise.race([s.exited, sleep(ms + 2000)]);
-  clearTimeout(t);
-}
-
-/** Polls `predicate` every `every` ms for at most `ms`. */
-async function waitFor(predicate, ms, every = 25) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (predicate()) return true;
-    await sleep(every);
-  }
-  return predicate();
-}
+const { startIn, stop, buildUsrsctpShim } = createHarness({ name: 'bench-net', prefix: 'hbn', namespaces: [NS.a, NS.b], nice: opts.nice });
 
 // ------------------------------------------------------------------ CPU sampling
 
@@ -303,17 +176,9 @@ try {
   skip['sctp-hasctp'] = `npm sctp or its raw-socket addon is not available (${err.code ?? err.message}): npm install (raw-socket must be allowed to build)`;
 }
 
-tmp = mkdtempSync(join(tmpdir(), 'hasctp-bench-net-'));
-const shim = join(tmp, 'nodebug.so');
-{
-  const src = join(tmp, 'nodebug.c');
-  writeFileSync(src, 'int usrsctp_sysctl_set_sctp_debug_on(unsigned int v) { (void)v; return 0; }\n');
-  const r = spawnSync('cc', ['-shared', '-fPIC', '-O2', '-o', shim, src], { encoding: 'utf8', timeout: 30_000 });
-  if (r.error || r.status !== 0) {
-    notes.push(`! no LD_PRELOAD shim (cc: ${r.error?.code ?? (r.stderr || '').trim().split('\n')[0]}): tsctp runs with its debug output, which it writes to a pipe here`);
-  }
-}
-const tsctpEnv = existsSync(shim) ? { ...process.env, LD_PRELOAD: shim } : process.env;
+const shim = buildUsrsctpShim();
+if (shim.error !== undefined) notes.push(`! no LD_PRELOAD shim (cc: ${shim.error}): tsctp runs with its debug output, which it writes to a pipe here`);
+const tsctpEnv = shim.path !== undefined ? { ...process.env, LD_PRELOAD: shim.path } : process.env;
 
 // The npm sctp sender: writes `size`-byte messages for `seconds`, honouring
 // back-pressure ('drain'), then ends the association gracefully.
@@ -342,10 +207,6 @@ setTimeout(() => { console.error('npm sctp client: not done in time'); finish(3)
 
 // ------------------------------------------------------------------ namespaces
 
-for (const line of run('ip', ['netns', 'list'], true).split('\n')) {
-  const m = /^hbn-(\d+)-[ab]\b/.exec(line);
-  if (m !== null && !alive(Number(m[1]))) deleteNamespace(line.split(' ')[0]);
-}
 run('ip', ['netns', 'add', NS.a]);
 run('ip', ['netns', 'add', NS.b]);
 for (const k of ['a', 'b']) run('ip', ['-n', NS[k], 'link', 'set', 'lo', 'up']);
@@ -422,10 +283,10 @@ async function runPair(pair, size, seconds) {
   try {
     const ready =
       receiverKind === 'hasctp'
-        ? await waitFor(() => receiver.out.includes('listening on') || receiver.exitCode !== undefined, 10_000)
+        ? await waitFor(() => receiver.all.includes('listening on') || receiver.exitCode !== undefined, 10_000)
         : await waitFor(() => rawSctpSocketOpen(NS.b) || receiver.exitCode !== undefined, 5000, 50);
     if (receiver.spawnError) return { error: `cannot start the ${receiverKind} receiver: ${receiver.spawnError.message}` };
-    if (receiver.exitCode !== undefined) return { error: `the ${receiverKind} receiver exited (${receiver.exitCode}): ${lastLine(receiver.out)}` };
+    if (receiver.exitCode !== undefined) return { error: `the ${receiverKind} receiver exited (${receiver.exitCode}): ${lastLine(receiver.all)}` };
     if (!ready) return { error: `the ${receiverKind} receiver did not get ready` };
     if (receiverKind === 'tsctp') await sleep(200);
     const t0 = performance.now();
@@ -438,9 +299,9 @@ async function runPair(pair, size, seconds) {
     cpu.stop();
     if (sender.spawnError) return { error: `cannot start the ${senderKind} sender: ${sender.spawnError.message}` };
     if (result === undefined) {
-      return { error: `no result from the ${receiverKind} receiver (sender exit ${sender.exitCode}: ${lastLine(sender.out)})` };
+      return { error: `no result from the ${receiverKind} receiver (sender exit ${sender.exitCode}: ${lastLine(sender.all)})` };
     }
-    if (sender.exitCode !== 0) notes.push(`! ${PAIRS[pair]} ${size} B: the sender exited with ${sender.exitCode}: ${lastLine(sender.out)}`);
+    if (sender.exitCode !== 0) notes.push(`! ${PAIRS[pair]} ${size} B: the sender exited with ${sender.exitCode}: ${lastLine(sender.all)}`);
     // Steady state: from 1 s after the sender started (JIT warm-up, slow start) to its end.
     const from = t0 + Math.min(1000, (seconds * 1000) / 4);
     const to = tEnd - 100;
@@ -537,4 +398,4 @@ console.log(`hasctp: dist/cli/bin.js client --size SIZE --duration ${opts.second
 console.log(`npm sctp${sctpVersion ? ` ${sctpVersion}` : ''}: sctp.connect() on raw-socket, socket.write() of SIZE-byte messages while it returns true, then 'drain'.`);
 for (const n of notes) console.log(n);
 console.log(`total ${Math.round((Date.now() - started) / 1000)} s`);
-cleanup();
+process.exit(0);
