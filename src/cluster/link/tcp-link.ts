@@ -51,6 +51,8 @@ export class TcpLink {
   private server: Server | undefined;
   private socket: Socket | undefined;
   private closed = false;
+  /** A cork is on the socket until the end of this tick (see send). */
+  private corked = false;
   private retry: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: TcpLinkOptions) {}
@@ -88,6 +90,17 @@ export class TcpLink {
     this.counters.framesOut++;
     this.counters.bytesOut += frame.length;
     this.o.onFrame?.('out', frame);
+    // Frames written in one turn of the event loop (the records of one batch
+    // of received packets, the acks of one batch of records) leave in one
+    // write: with TCP_NODELAY each write would otherwise be a segment of its own.
+    if (!this.corked) {
+      this.corked = true;
+      s.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        s.uncork();
+      });
+    }
     s.write(frame);
     return true;
   }
