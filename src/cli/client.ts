@@ -211,6 +211,14 @@ export async function clientCommand(o: ClientCommandOptions): Promise<number> {
     wake();
   });
   a.on('send-failed', () => (failure ??= 'a message could not be delivered'));
+  // The peer may end the association gracefully (SHUTDOWN): no 'down' then,
+  // only 'close'. Ours comes after `finished`, when `closing` is set.
+  let closing = false;
+  a.on('close', () => {
+    if (closing) return;
+    if (!(sendingDone && (!o.verify || unique + corrupted >= sent))) failure ??= 'the peer closed the association';
+    wake();
+  });
   const asconf: AddressChangeReport[] = [];
   const changes =
     o.addressChanges === undefined
@@ -257,6 +265,7 @@ export async function clientCommand(o: ClientCommandOptions): Promise<number> {
   sendingDone = true;
   maybeDone();
   await finished;
+  closing = true;
   changes?.cancel();
   const elapsed = (performance.now() - t0) / 1000;
   clearTimeout(deadline);

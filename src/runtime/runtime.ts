@@ -137,6 +137,21 @@ export class Runtime {
     this.pump();
   }
 
+  /**
+   * RFC 6951 §5.4 learns a peer's encapsulation port per address from its
+   * packets; an address that has sent nothing yet (a multihomed peer's second
+   * one, listed in its INIT or INIT ACK) gets the port of the packets that
+   * listed it, as usrsctp does, rather than the well-known 9899: a peer on
+   * another port would otherwise never see our HEARTBEATs there, and the
+   * path would stay unconfirmed.
+   */
+  private shareUdpPort(addresses: readonly string[]): void {
+    let port: number | undefined;
+    for (const a of addresses) port ??= this.udpPorts.get(a);
+    if (port === undefined) return;
+    for (const a of addresses) if (!this.udpPorts.has(a)) this.udpPorts.set(a, port);
+  }
+
   /** Sends what the endpoint has to send now, in one batch. */
   private sendTransmits(now: Millis): void {
     if (this.pumping) return;
@@ -171,7 +186,10 @@ export class Runtime {
     try {
       for (let round = 0; round < MAX_PUMP_ROUNDS; round++) {
         this.again = false;
-        for (let e = this.endpoint.pollEvent(); e !== undefined; e = this.endpoint.pollEvent()) this.onEvent(e);
+        for (let e = this.endpoint.pollEvent(); e !== undefined; e = this.endpoint.pollEvent()) {
+          if (e.event.type === 'communication-up') this.shareUdpPort(e.event.peerAddresses);
+          this.onEvent(e);
+        }
         this.afterEvents?.();
         const now = this.clock();
         for (let d = this.endpoint.pollTransmit(now); d !== undefined; d = this.endpoint.pollTransmit(now)) {

@@ -64,6 +64,10 @@ interface Bound {
   readonly address: string;
   readonly socket: Socket;
   readonly port: number;
+  /** Sends handed to the socket whose completion has not been reported yet (see send). */
+  inFlight?: number;
+  /** Called when inFlight drops to 0 (close waits for it). */
+  onIdle?: (() => void) | undefined;
 }
 
 /** Bounded cache of canonical forms of IPv6 text from rinfo (scope ids stripped). */
@@ -191,9 +195,17 @@ class UdpTransport implements Transport {
         this.last = `send from ${p.source} to ${p.destination}: address families differ`;
         continue;
       }
-      // No callback: a per-packet callback costs a nextTick per packet; errors
-      // come to the 'error' listener instead. Counted as out once handed over.
-      b.socket.send(p.bytes, p.remoteUdpPort ?? this.remotePort, p.destination);
+      // A callback only on a socket's last packet of the batch (one costs a
+      // nextTick): dgram hands a packet to the kernel a tick later (after
+      // resolving the address), so close() waits for these to report, or the
+      // last packet of an association (its ABORT) would die with the socket.
+      // Errors come to the 'error' listener. Counted as out once handed over.
+      const next = packets[i + 1];
+      const lastForSocket = next === undefined || next.source !== p.source;
+      if (lastForSocket) {
+        b.inFlight = (b.inFlight ?? 0) + 1;
+        b.socket.send(p.bytes, p.remoteUdpPort ?? this.remotePort, p.destination, () => sendDone(b));
+      } else b.socket.send(p.bytes, p.remoteUdpPort ?? this.remotePort, p.destination);
       this.packetsOut++;
       this.bytesOut += p.bytes.length;
     }
@@ -226,13 +238,37 @@ class UdpTransport implements Transport {
       this.flushScheduled = undefined;
       this.drops += this.pending.length;
       this.pending = [];
-      this.closing = Promise.all([...this.bound.values()].map((b) => closeSocket(b.socket))).then(() => undefined);
+      this.closing = Promise.all([...this.bound.values()].map(async (b) => {
+        await sendsDone(b, CLOSE_DRAIN_MS);
+        await closeSocket(b.socket);
+      })).then(() => undefined);
     }
     return this.closing;
   }
 }
 
 export type { UdpTransport };
+
+/** How long close() waits at most for packets already handed to a socket. */
+const CLOSE_DRAIN_MS = 200;
+
+function sendDone(b: Bound): void {
+  b.inFlight = (b.inFlight ?? 1) - 1;
+  if (b.inFlight === 0) b.onIdle?.();
+}
+
+function sendsDone(b: Bound, ms: number): Promise<void> {
+  if ((b.inFlight ?? 0) === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      b.onIdle = undefined;
+      resolve();
+    }
+    b.onIdle = done;
+  });
+}
 
 function closeSocket(socket: Socket): Promise<void> {
   return new Promise((resolve) => {

@@ -147,6 +147,22 @@ describe('hasctp server / client', () => {
     expect(srv.out()).toMatch(/50 messages, 50000 bytes received/);
   }, 20_000);
 
+  it('the server ends the association gracefully mid-run: the client stops at once and says so (exit 1)', async () => {
+    const srv = await startServer('echo', 6006);
+    const out = sink();
+    const t0 = Date.now();
+    const running = clientCommand({
+      remoteAddresses: ['127.0.0.1'], port: 6006, udpEncap: true, remoteUdpPort: srv.udpPort,
+      count: 1_000_000, size: 100, rate: 200, verify: true, timeout: 20_000, out: out.stream, err: out.stream,
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await srv.stop()).toBe(0); // SHUTDOWN to every association, no ABORT
+    const code = await running;
+    expect(code, out.text()).toBe(1);
+    expect(out.text()).toMatch(/FAILED: the peer closed the association/);
+    expect(Date.now() - t0).toBeLessThan(5000);
+  }, 20_000);
+
   it('client exits 1 with one line when nobody answers', async () => {
     const r = await cli(['client', '--connect', '127.0.0.1:6006', '--udp-encap', `0:${await freeUdpPort()}`, '--count', '1', '--timeout', '500', '--log-level', 'silent']);
     expect(r.code).toBe(1);
