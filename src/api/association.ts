@@ -17,6 +17,8 @@
  * - 'peer-set-primary' (address)             the peer asked us (ASCONF Set Primary) to send to `address`, and we now do;
  *                                            also a 'path' event with state SCTP_ADDR_MADE_PRIM
  * - 'adaptation' (indication)                the peer's Adaptation Layer Indication (RFC 5061 §4.2.5)
+ * Acknowledge after forward (options holdAcks, holdLimit, notifyAcked): messages carry a `token`, acknowledged
+ * to the peer only after release(token); sendAcked() resolves once the peer's cumulative ack covers a message.
  * - 'close' ()                               the association is gone (after shutdown, abort or loss); last event
  */
 import { EventEmitter } from 'node:events';
@@ -47,6 +49,12 @@ export interface Message {
   readonly stream: number;
   readonly ppid: number;
   readonly unordered: boolean;
+  /**
+   * With acknowledge after forward (option holdAcks): pass it to release()
+   * once the message is safe elsewhere; until then the peer's copy is not
+   * acknowledged (its TSNs are left out of our SACKs).
+   */
+  readonly token?: number;
 }
 
 export interface SendFailed {
@@ -86,9 +94,15 @@ export interface AssociationHost {
   releaseTransportAddress?(address: string): Promise<void>;
 }
 
+interface AckWaiter {
+  readonly resolve: () => void;
+  readonly reject: (e: SctpError) => void;
+}
+
 interface Queued {
   readonly data: Uint8Array;
   readonly opts: CoreSendOptions;
+  readonly waiter?: AckWaiter;
 }
 
 export class Association extends EventEmitter {
@@ -107,6 +121,8 @@ export class Association extends EventEmitter {
   private closedFlag = false;
   private closeWaiters: (() => void)[] = [];
   private asconfWaiters: { readonly request: AsconfRequest; readonly resolve: (o: AsconfOutcome) => void }[] = [];
+  /** sendAcked() messages by core message id, until acknowledged or failed. */
+  private readonly ackWaiters = new Map<number, AckWaiter>();
   remoteAddresses: readonly string[] = [];
   outboundStreams = 0;
   inboundStreams = 0;
@@ -143,6 +159,41 @@ export class Association extends EventEmitter {
    *   message, invalid stream or PR-SCTP policy, shutting down.
    */
   send(data: Uint8Array | string, options: SendOptions = {}): boolean {
+    return this.sendWith(data, options, undefined);
+  }
+
+  /**
+   * As send(), and resolves once the peer's Cumulative TSN Ack covers every
+   * fragment of the message (not a Gap Ack Block: RFC 9260 lets a receiver
+   * drop gap-acked data). Rejects with the reason if the message fails
+   * (PR-SCTP, association closed). Needs the notifyAcked option.
+   * @throws SctpError as send(), and ERR_SCTP_NOT_ENABLED without notifyAcked.
+   */
+  sendAcked(data: Uint8Array | string, options: SendOptions = {}): Promise<void> {
+    if (!this.host.runtime.endpoint.config.notifyAcked) throw new SctpError('sendAcked needs the notifyAcked option', 'ERR_SCTP_NOT_ENABLED');
+    return new Promise<void>((resolve, reject) => {
+      this.sendWith(data, options, { resolve, reject });
+    });
+  }
+
+  /**
+   * Acknowledge after forward: the message delivered with `token` may be
+   * acknowledged to the peer now. False for an unknown or released token.
+   */
+  release(token: number): boolean {
+    if (this.closedFlag) return false;
+    const rt = this.host.runtime;
+    return rt.input((now) => rt.endpoint.release(now, this.id, token)) === 'released';
+  }
+
+  /** Turns acknowledge after forward on or off for this association (see the holdAcks option). */
+  setAckHold(enabled: boolean): void {
+    if (this.closedFlag) throw new SctpError('association is closed', 'ERR_SCTP_CLOSED');
+    const rt = this.host.runtime;
+    rt.input((now) => rt.endpoint.setAckHold(now, this.id, enabled));
+  }
+
+  private sendWith(data: Uint8Array | string, options: SendOptions, waiter: AckWaiter | undefined): boolean {
     if (this.closedFlag) throw new SctpError('association is closed', 'ERR_SCTP_CLOSED');
     if (this.shutdownWaitsForOverflow) throw new SctpError('association is shutting down', 'ERR_SCTP_SHUTTING_DOWN');
     const bytes = typeof data === 'string' ? new Uint8Array(Buffer.from(data)) : data;
@@ -157,26 +208,27 @@ export class Association extends EventEmitter {
             ...(options.ttl !== undefined && { lifetime: options.ttl }),
             ...(options.maxRetransmits !== undefined && { maxRetransmits: options.maxRetransmits }),
           };
-    if (this.overflow.length > this.overflowHead) return this.enqueueOverflow(bytes, opts);
+    if (this.overflow.length > this.overflowHead) return this.enqueueOverflow(bytes, opts, waiter);
     const rt = this.host.runtime;
     // Queued now (so the result is known), transmitted at the end of the tick
     // together with every other send of it: one pass over the association's
     // transmit path and full packets, not one packet per message.
     const r = rt.endpoint.queue(rt.now(), this.id, bytes, opts);
     if (r.ok) {
+      if (waiter) this.ackWaiters.set(r.messageId, waiter);
       this.flushDue = true;
       rt.pumpSoon();
       return true;
     }
-    if (r.error.kind === 'queue-full') return this.enqueueOverflow(bytes, opts);
+    if (r.error.kind === 'queue-full') return this.enqueueOverflow(bytes, opts, waiter);
     throw sendError(r.error.kind, r.error);
   }
 
-  private enqueueOverflow(data: Uint8Array, opts: CoreSendOptions): false {
+  private enqueueOverflow(data: Uint8Array, opts: CoreSendOptions, waiter: AckWaiter | undefined): false {
     if (this.overflowBytes > 0 && this.overflowBytes + data.length > this.maxOverflowBytes) {
       throw new SctpError(`send buffer full: ${this.overflowBytes} bytes waiting (maxBufferedBytes ${this.maxOverflowBytes}); wait for 'drain'`, 'ERR_SCTP_BUFFER_FULL');
     }
-    this.overflow.push({ data, opts });
+    this.overflow.push(waiter ? { data, opts, waiter } : { data, opts });
     this.overflowBytes += data.length;
     this.needDrain = true;
     return false;
@@ -200,10 +252,16 @@ export class Association extends EventEmitter {
         const q = this.overflow[this.overflowHead]!;
         const r = rt.endpoint.queue(now, this.id, q.data, q.opts);
         if (!r.ok && r.error.kind === 'queue-full') break;
-        if (r.ok) this.flushDue = true;
+        if (r.ok) {
+          this.flushDue = true;
+          if (q.waiter) this.ackWaiters.set(r.messageId, q.waiter);
+        }
         this.overflowHead++;
         this.overflowBytes -= q.data.length;
-        if (!r.ok) this.emit('send-failed', { data: q.data, stream: q.opts.streamId, ppid: q.opts.ppid, reason: r.error.kind, sent: false } satisfies SendFailed);
+        if (!r.ok) {
+          this.emit('send-failed', { data: q.data, stream: q.opts.streamId, ppid: q.opts.ppid, reason: r.error.kind, sent: false } satisfies SendFailed);
+          q.waiter?.reject(new SctpError(`send failed: ${r.error.kind}`, 'ERR_SCTP_SEND_FAILED'));
+        }
       }
       if (this.overflowHead === this.overflow.length) {
         this.overflow.length = 0;
@@ -350,8 +408,17 @@ export class Association extends EventEmitter {
           stream: e.streamId,
           ppid: e.ppid,
           unordered: e.unordered,
+          ...(e.holdToken !== undefined && { token: e.holdToken }),
         } satisfies Message);
         return;
+      case 'message-acked': {
+        const w = this.ackWaiters.get(e.messageId);
+        if (w) {
+          this.ackWaiters.delete(e.messageId);
+          w.resolve();
+        }
+        return;
+      }
       case 'peer-address-change':
         if (e.state === 'SCTP_ADDR_ADDED' && !this.remoteAddresses.includes(e.address)) this.remoteAddresses = [...this.remoteAddresses, e.address];
         if (e.state === 'SCTP_ADDR_REMOVED') this.remoteAddresses = this.remoteAddresses.filter((x) => x !== e.address);
@@ -376,9 +443,15 @@ export class Association extends EventEmitter {
       case 'shutdown-received':
         this.emit('shutdown');
         return;
-      case 'send-failed':
+      case 'send-failed': {
         this.emit('send-failed', { data: e.data, stream: e.streamId, ppid: e.ppid, reason: e.reason, sent: e.sent } satisfies SendFailed);
+        const w = this.ackWaiters.get(e.messageId);
+        if (w) {
+          this.ackWaiters.delete(e.messageId);
+          w.reject(new SctpError(`send failed: ${e.reason}`, 'ERR_SCTP_SEND_FAILED'));
+        }
         return;
+      }
       case 'remote-error':
         this.emit('remote-error', e.causes);
         return;
@@ -407,7 +480,10 @@ export class Association extends EventEmitter {
     for (let i = this.overflowHead; i < this.overflow.length; i++) {
       const q = this.overflow[i]!;
       this.emit('send-failed', { data: q.data, stream: q.opts.streamId, ppid: q.opts.ppid, reason: 'association-closed', sent: false } satisfies SendFailed);
+      q.waiter?.reject(new SctpError('send failed: association-closed', 'ERR_SCTP_SEND_FAILED'));
     }
+    for (const w of this.ackWaiters.values()) w.reject(new SctpError('send failed: association-closed', 'ERR_SCTP_SEND_FAILED'));
+    this.ackWaiters.clear();
     this.overflow.length = 0;
     this.overflowHead = 0;
     this.overflowBytes = 0;

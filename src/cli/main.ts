@@ -10,7 +10,11 @@ import { ADDRESS_CHANGE_OPTIONS, addressChangesOf, parseAddressChange, type Addr
 import { cliLogger, LOG_LEVELS, type LogLevel } from './log.js';
 import { addPcapCommand } from './pcap.js';
 import { addClusterCommands } from './cluster.js';
+import { addRelayCommand } from './relay.js';
 import { canonicalAddress } from '../wire/address.js';
+import { resolveServerOptions, type ServerFlags } from './ops-config.js';
+import { addOpsCommands } from './ops.js';
+import { ConfigError, parseHostPort } from '../ops/config.js';
 
 export class UsageError extends Error {}
 
@@ -114,7 +118,8 @@ export function buildProgram(): Command {
   program
     .command('server')
     .description('accept SCTP associations and echo or discard what arrives (until SIGINT/SIGTERM)')
-    .requiredOption('--listen <addr[,addr...]:port>', 'local address(es) and SCTP port; IPv6 in brackets: [fd00::1],[fd00::2]:5000', parseEndpoint)
+    .option('--listen <addr[,addr...]:port>', 'local address(es) and SCTP port; IPv6 in brackets: [fd00::1],[fd00::2]:5000 (required unless --config gives sctp)', parseEndpoint)
+    .option('--config <file>', 'JSON config file (sctp, app, control, metrics, logLevel, pcap, protocol); flags override it; SIGHUP reloads logLevel')
     .addOption(new Option('--mode <mode>', 'echo: send every message back on its stream with its PPID; discard: drop it').choices(['echo', 'discard']).default('echo'))
     .option('--udp-encap <port>', 'SCTP over UDP (RFC 6951) on this local UDP port; without it raw IP (needs root)', port)
     .option('--pcap <file>', 'record every SCTP packet sent and received to this pcapng file (one interface per local address)')
@@ -122,16 +127,25 @@ export function buildProgram(): Command {
     .option(ADDRESS_CHANGE_OPTIONS[1][0], ADDRESS_CHANGE_OPTIONS[1][1], parseAddressChange('remove'))
     .option(ADDRESS_CHANGE_OPTIONS[2][0], ADDRESS_CHANGE_OPTIONS[2][1], parseAddressChange('set-peer-primary'))
     .addOption(logLevelOption())
-    .action(async (opts: { listen: Endpoint; mode: 'echo' | 'discard'; udpEncap?: number; pcap?: string; logLevel: LogLevel } & AddressChangeOpts) => {
+    .option('--control <path>', 'control socket (default: server-PORT.sock under $XDG_RUNTIME_DIR/hasctp, /run/hasctp or the temp dir)')
+    .option('--no-control', 'no control socket')
+    .option('--metrics <addr:port>', 'serve Prometheus metrics on http://ADDR:PORT/metrics', (v: string) => parseHostPort(v))
+    .action(async (opts: ServerFlags & AddressChangeOpts, cmd: Command) => {
+      const r = resolveServerOptions(opts, cmd);
       process.exitCode = await serverCommand({
         ...addressChangesOf(opts),
-        localAddresses: opts.listen.addresses,
-        port: opts.listen.port,
-        udpEncap: opts.udpEncap !== undefined,
-        ...(opts.udpEncap !== undefined && { udpPort: opts.udpEncap }),
-        mode: opts.mode,
-        ...(opts.pcap !== undefined && { pcap: opts.pcap }),
-        logger: cliLogger(opts.logLevel),
+        localAddresses: r.addresses,
+        port: r.port,
+        udpEncap: r.udpEncap,
+        ...(r.udpPort !== undefined && { udpPort: r.udpPort }),
+        ...(r.remoteUdpPort !== undefined && { remoteUdpPort: r.remoteUdpPort }),
+        mode: r.mode,
+        ...(r.pcap !== undefined && { pcap: r.pcap }),
+        ...(r.control !== undefined && { control: r.control }),
+        ...(r.metrics !== undefined && { metrics: r.metrics }),
+        ...(r.protocol !== undefined && { protocol: r.protocol }),
+        ...(r.configFile !== undefined && { configFile: r.configFile }),
+        logger: cliLogger(r.logLevel),
         out: process.stdout,
         err: process.stderr,
       });
@@ -204,6 +218,10 @@ export function buildProgram(): Command {
 
   addClusterCommands(program, { logLevelOption, usageError: (m) => new UsageError(m) });
 
+  addRelayCommand(program, { logLevelOption, usageError: (m) => new UsageError(m) });
+
+  addOpsCommands(program);
+
   for (const c of [program, ...program.commands]) c.showSuggestionAfterError(false).exitOverride();
   return program;
 }
@@ -217,7 +235,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   } catch (e) {
     // commander has already printed its one-line message.
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof UsageError) {
+    if (e instanceof UsageError || e instanceof ConfigError) {
       process.stderr.write(`hasctp: ${e.message}\n`);
       return 2;
     }

@@ -107,6 +107,17 @@ export interface ProtocolConfig {
   readonly activeKeyId: number;
   /** RFC 5061 §4.2.5 Adaptation Layer Indication to send in INIT / INIT ACK; undefined: none. */
   readonly adaptationIndication: number | undefined;
+  /**
+   * Acknowledge after forward (rx/ack-hold.ts) for new associations: received
+   * TSNs are reported in SACKs only once the application released the message
+   * (`Endpoint.release`). Off by default; `Endpoint.setAckHold` turns it on or
+   * off per association.
+   */
+  readonly holdAcks: boolean;
+  /** With `holdAcks`: ms a delivered message may stay unreleased before a_rwnd closes (back-pressure). */
+  readonly holdLimit: number;
+  /** Report 'message-acked' when the peer's Cumulative TSN Ack covers a sent message. */
+  readonly notifyAcked: boolean;
 }
 
 /** An endpoint pair shared key (RFC 4895 §6.1). */
@@ -150,6 +161,9 @@ export const defaultProtocolConfig: ProtocolConfig = {
   sharedKeys: [],
   activeKeyId: 0,
   adaptationIndication: undefined,
+  holdAcks: false,
+  holdLimit: 5000,
+  notifyAcked: false,
 };
 
 export type ConfigResult = { readonly ok: true; readonly config: ProtocolConfig } | { readonly ok: false; readonly errors: readonly string[] };
@@ -232,6 +246,9 @@ const rules: Record<keyof ProtocolConfig, Rule | 'boolean' | Custom> = {
   sharedKeys: { check: checkSharedKeys },
   activeKeyId: { min: 0, max: 65535, integer: true },
   adaptationIndication: { min: 0, max: 0xffff_ffff, integer: true },
+  holdAcks: 'boolean',
+  holdLimit: { min: 1, max: 3_600_000, integer: false },
+  notifyAcked: 'boolean',
 };
 
 /**

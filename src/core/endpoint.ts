@@ -20,16 +20,18 @@ import { signPacket } from './auth/send.js';
 import { extensionParams } from './association/extensions.js';
 import { afterInput, handlePacket as assocHandlePacket, send as assocSend, type SendOptions, type SendResult } from './association/association.js';
 import { userAbort } from './association/abort.js';
+import { releaseHeld, setAckHold, type ReleaseResult } from './association/ack-hold.js';
 import { ootbTable } from './association/chunk-table.js';
 import type { AssocContext, OutPacket } from './association/context.js';
 import { cookieStaleness, createCookieSecrets, maybeRotateSecret, mintCookie, openCookie, rotateSecret, type CookieSecrets } from './association/cookie.js';
 import { onCookieEchoInAssociation } from './association/collision.js';
 import { abortFor, buildInit, buildInitAck, checkInitParams, enterEstablished, initFeatures, sendInit } from './association/handshake.js';
 import { setPrimary as assocSetPrimary, type SetPrimaryResult } from './association/multihoming.js';
+import { retransmitOutstanding as assocRetransmitOutstanding } from './association/retransmit-outstanding.js';
 import { userShutdown } from './association/shutdown.js';
 import { createTcb, localTagOf, tcbOf, tcbParamsFromCookie } from './association/tcb.js';
 import { nextDeadline, onTimeout } from './association/timers.js';
-import type { Association, AssociationEvent, Tcb } from './association/types.js';
+import { addCounters, createCounters, type Association, type AssociationCounters, type AssociationEvent, type Tcb } from './association/types.js';
 import { needsWindowUpdate } from './rx/window.js';
 
 /** One IP datagram: the SCTP packet and the addresses around it (same shape as src/sim's). */
@@ -94,6 +96,20 @@ export interface EndpointCounters {
   discarded: number;
   cookiesBadMac: number;
   cookiesStale: number;
+  /** RFC 3873 sctpActiveEstabs: COOKIE-ECHOED → ESTABLISHED (we initiated). */
+  activeEstabs: number;
+  /** RFC 3873 sctpPassiveEstabs: CLOSED → ESTABLISHED (a valid COOKIE ECHO). */
+  passiveEstabs: number;
+  /** RFC 3873 sctpAborteds: to CLOSED by an ABORT sent or received. */
+  aborteds: number;
+  /** RFC 3873 sctpShutdowns: to CLOSED from SHUTDOWN-SENT or SHUTDOWN-ACK-SENT. */
+  shutdowns: number;
+  /**
+   * The per-association counters of every association that has closed, summed
+   * when it closes: with the live ones they give the endpoint's totals
+   * (sctpOutSCTPPacks, sctpInOrderChunks, ... are endpoint scalars in RFC 3873).
+   */
+  closedAssociations: AssociationCounters;
 }
 
 /**
@@ -129,7 +145,9 @@ export class Endpoint {
   /** The endpoint's addresses; `addLocalAddress` / `removeLocalAddress` replace the list. */
   localAddresses: readonly string[];
   readonly port: number;
-  readonly counters: EndpointCounters = { outOfBlues: 0, checksumErrors: 0, discarded: 0, cookiesBadMac: 0, cookiesStale: 0 };
+  readonly counters: EndpointCounters = { outOfBlues: 0, checksumErrors: 0, discarded: 0, cookiesBadMac: 0, cookiesStale: 0, activeEstabs: 0, passiveEstabs: 0, aborteds: 0, shutdowns: 0, closedAssociations: createCounters() };
+  /** Set while a COOKIE ECHO creates an association: its communication up is a passive establishment. */
+  private accepting = false;
   private readonly rng: Rng;
   private readonly hmac: HmacSha256;
   /** HMAC-SHA256 and, when given, HMAC-SHA1: what AUTH signs and verifies with. */
@@ -255,7 +273,8 @@ export class Endpoint {
       const tcb = a ? tcbOf(a.fsm) : undefined;
       if (tcb) {
         tcb.heldBytes = Math.max(0, tcb.heldBytes - e.event.data.length);
-        if (needsWindowUpdate(tcb.reasm.bufferedBytes + tcb.heldBytes, this.config, tcb.lastAdvertisedRwnd)) {
+        // Under acknowledge-after-forward the window follows releases instead (association/ack-hold.ts).
+        if (!tcb.hold && needsWindowUpdate(tcb.reasm.bufferedBytes + tcb.heldBytes, this.config, tcb.lastAdvertisedRwnd)) {
           tcb.sackNow = true;
           this.windowUpdates.add(e.assocId);
         }
@@ -339,6 +358,31 @@ export class Endpoint {
     return true;
   }
 
+  /**
+   * Acknowledge after forward: the message delivered with `holdToken` may be
+   * acknowledged now (rx/ack-hold.ts). With `deferFlush`, as `queue`: the
+   * SACK it calls for goes at the next `flush` (a relay releasing many
+   * messages in one tick transmits once).
+   */
+  release(now: Millis, assocId: number, holdToken: number, deferFlush = false): ReleaseResult | 'no-such-association' {
+    const a = this.assocs.get(assocId);
+    if (!a) return 'no-such-association';
+    const ctx = this.context(now);
+    const r = releaseHeld(ctx, a, holdToken);
+    if (!deferFlush) this.settle(ctx, a);
+    return r;
+  }
+
+  /** Turns acknowledge-after-forward on or off for one association. False without such an association (or TCB). */
+  setAckHold(now: Millis, assocId: number, enabled: boolean): boolean {
+    const a = this.assocs.get(assocId);
+    if (!a) return false;
+    const ctx = this.context(now);
+    const ok = setAckHold(ctx, a, enabled);
+    this.settle(ctx, a);
+    return ok;
+  }
+
   /** RFC 9260 §10.1 SHUTDOWN (graceful, §9.2). False if there is no such association. */
   shutdown(now: Millis, assocId: number): boolean {
     const a = this.assocs.get(assocId);
@@ -364,6 +408,22 @@ export class Endpoint {
     const r = assocSetPrimary(a ? tcbOf(a.fsm) : undefined, address);
     if (a) this.settle(this.context(now), a);
     return r;
+  }
+
+  /**
+   * Every DATA chunk in flight is retransmitted now, as cwnd allows, instead
+   * of at T3-rtx expiry (association/retransmit-outstanding.ts): for a host
+   * that continues an association whose DATA left from another host (HA
+   * takeover), whose SACKs went there. Returns the TSNs marked (0: none, or
+   * no such association).
+   */
+  retransmitOutstanding(now: Millis, assocId: number): number {
+    const a = this.assocs.get(assocId);
+    if (!a) return 0;
+    const ctx = this.context(now);
+    const n = assocRetransmitOutstanding(ctx, a);
+    this.settle(ctx, a);
+    return n;
   }
 
   /**
@@ -535,6 +595,33 @@ export class Endpoint {
 
   // ---------------------------------------------------------------- internals
 
+  /** RFC 3873 scalars that follow state transitions (the association reports them as events). */
+  private countEvent(assocId: number, event: AssociationEvent): void {
+    if (event.type === 'communication-lost' || event.type === 'cannot-start' || event.type === 'shutdown-complete') {
+      // The association closes right after this event, and its TCB (with its counters) goes.
+      const tcb = tcbOf(this.assocs.get(assocId)?.fsm ?? { state: 'closed' });
+      if (tcb) addCounters(this.counters.closedAssociations, tcb.counters);
+    }
+    switch (event.type) {
+      case 'communication-up':
+        if (this.accepting) this.counters.passiveEstabs++;
+        else this.counters.activeEstabs++;
+        return;
+      case 'communication-lost':
+      case 'cannot-start':
+        if (event.reason === 'peer-abort' || event.reason === 'local-abort') this.counters.aborteds++;
+        return;
+      case 'shutdown-complete': {
+        // Emitted before the state becomes CLOSED; a SHUTDOWN in COOKIE-WAIT is not one (nothing was established).
+        const st = this.assocs.get(assocId)?.fsm.state;
+        if (st === 'shutdown-sent' || st === 'shutdown-ack-sent') this.counters.shutdowns++;
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
   private context(now: Millis): AssocContext {
     maybeRotateSecret(this.secrets, this.rng, now, this.config);
     return {
@@ -549,7 +636,10 @@ export class Endpoint {
         if (p.auth !== undefined) signPacket(bytes, p.auth, this.mac);
         this.outbox.push({ source: p.source, destination: p.destination, bytes });
       },
-      event: (assocId, event) => this.events.push({ assocId, event }),
+      event: (assocId, event) => {
+        this.countEvent(assocId, event);
+        this.events.push({ assocId, event });
+      },
       nonZeroTag: () => {
         for (let i = 0; i < 64; i++) {
           const t = this.rng.nextU32() >>> 0;
@@ -709,14 +799,16 @@ export class Endpoint {
 
   /** RFC 9260 §8.4, driven by the `closed` row of the chunk table. */
   private onOutOfTheBlue(ctx: AssocContext, packet: DecodedPacket, d: Datagram): void {
-    this.counters.outOfBlues++;
+    const first = packet.chunks[0]!;
+    // RFC 3873 sctpOutOfBlues counts packets for which no association could be found; an INIT
+    // or a COOKIE ECHO that a listening endpoint takes is how associations start, not one of them.
+    if (first.kind !== 'init' && first.kind !== 'cookie-echo') this.counters.outOfBlues++;
     if (isNonUnicast(d.source) || isNonUnicast(d.destination)) return; // rule 1
     // RFC 4895 §6.3: the handling "MUST be based on the packet without taking the AUTH chunk into account".
     const chunks = packet.chunks.filter((c) => ootbTable[c.kind] !== 'ootb-ignored');
     if (chunks.length === 0) return;
     const decisions = chunks.map((c) => ootbTable[c.kind]);
     if (decisions.includes('ootb-discard-packet')) return; // rule 2
-    const first = packet.chunks[0]!;
     if (first.kind === 'init') {
       // Rule 3, §8.5.1 A, §6.10: tag 0, INIT alone.
       if (packet.verificationTag === 0 && packet.chunks.length === 1) this.onInit(ctx, packet, first, d);
@@ -819,7 +911,9 @@ export class Endpoint {
     // §5.1 D: COOKIE ACK first in its packet; DATA bundled after the cookie is processed next,
     // an AUTH among it verified with the keys the cookie brought (RFC 4895 §6.3).
     tcb.control.push({ chunk: { kind: 'cookie-ack' }, destination: d.source });
+    this.accepting = true;
     enterEstablished(ctx, a, tcb, false);
+    this.accepting = false;
     assocHandlePacket(ctx, a, { packet, source: d.source, destination: d.destination, bytes: d.bytes }, 1);
     this.settle(ctx, a);
   }

@@ -9,6 +9,7 @@ import type { DataChunk, ForwardTsnChunk, SackChunk } from '../../wire/types.js'
 import { isCwndFullyUtilized, maybeExitFastRecovery, onBytesAcked, onFastRetransmit } from '../path/congestion.js';
 import { onPathSuccess } from '../path/fault.js';
 import { onRttMeasurement } from '../path/rto.js';
+import * as hold from '../rx/ack-hold.js';
 import * as tracker from '../rx/data-tracker.js';
 import * as reassembly from '../rx/reassembly.js';
 import { highestTsnSent } from '../tx/retransmission-queue.js';
@@ -35,8 +36,19 @@ export function deliverMessages(ctx: AssocContext, a: Association, tcb: Tcb): vo
   for (let m = reassembly.pollMessage(tcb.reasm); m !== undefined; m = reassembly.pollMessage(tcb.reasm)) {
     tcb.heldBytes += m.data.length;
     tcb.counters.deliveredMessages++;
-    ctx.event(a.id, { type: 'message', streamId: m.streamId, ppid: m.ppid, unordered: m.unordered, data: m.data });
+    if (tcb.hold) {
+      const holdToken = hold.onDelivered(tcb.hold, m.tsns[0], m.tsns[1], m.data.length, ctx.now);
+      ctx.event(a.id, { type: 'message', streamId: m.streamId, ppid: m.ppid, unordered: m.unordered, data: m.data, holdToken });
+    } else ctx.event(a.id, { type: 'message', streamId: m.streamId, ppid: m.ppid, unordered: m.unordered, data: m.data });
   }
+}
+
+/**
+ * Bytes that occupy the receive window: held for reassembly, and delivered
+ * but not yet read, or, under acknowledge-after-forward, not yet released.
+ */
+export function receiveOccupancy(tcb: Tcb): number {
+  return tcb.reasm.bufferedBytes + (tcb.hold ? Math.max(tcb.heldBytes, tcb.hold.pendingBytes) : tcb.heldBytes);
 }
 
 /** RFC 9260 §6.2 DATA receipt. */
@@ -49,12 +61,15 @@ export function onDataChunk(ctx: AssocContext, a: Association, tcb: Tcb, chunk: 
   if (chunk.userData.length === 0) return { kind: 'abort', cause: { kind: 'no-user-data', tsn: chunk.tsn } };
   const outcome = tracker.onData(tcb.tracker, chunk.tsn, {
     immediate: chunk.immediate,
-    bufferedBytes: tcb.reasm.bufferedBytes + tcb.heldBytes,
-    receiveWindow: ctx.config.receiveWindow,
+    bufferedBytes: receiveOccupancy(tcb),
+    // Under back-pressure a_rwnd is 0: RFC 9260 §6.2 then drops new TSNs beyond the highest.
+    receiveWindow: tcb.hold?.backPressure ? 0 : ctx.config.receiveWindow,
   });
   switch (outcome) {
     case 'duplicate':
       tcb.counters.inDuplicateChunks++;
+      // The peer retransmitted a TSN we hold back (its T3-rtx): not delivered again.
+      if (tcb.hold && hold.isWithheld(tcb.hold, chunk.tsn)) tcb.hold.counters.withheldDuplicates++;
       return CONTINUE;
     case 'dropped-no-room':
     case 'dropped-window-full':
@@ -63,6 +78,8 @@ export function onDataChunk(ctx: AssocContext, a: Association, tcb: Tcb, chunk: 
       break;
   }
   const r = reassembly.onDataChunk(tcb.reasm, chunk);
+  // A TSN that will never be part of a delivered message is reportable at once.
+  if (tcb.hold && r.kind !== 'accepted') hold.markReportable(tcb.hold, chunk.tsn);
   switch (r.kind) {
     case 'accepted':
       if (r.delivered > 0) deliverMessages(ctx, a, tcb);
@@ -90,7 +107,7 @@ export function onDataChunk(ctx: AssocContext, a: Association, tcb: Tcb, chunk: 
  * hold the window closed for ever.
  */
 function relieveFullWindow(ctx: AssocContext, tcb: Tcb): ChunkResult {
-  if (tcb.reasm.bufferedBytes + tcb.heldBytes + ctx.config.pathMtu <= ctx.config.receiveWindow) return CONTINUE;
+  if (receiveOccupancy(tcb) + ctx.config.pathMtu <= ctx.config.receiveWindow) return CONTINUE;
   const d = reassembly.dispatchHeadOfLine(tcb.reasm, tcb.tracker.cumulativeTsnAck, ctx.config.maxMessageSize);
   switch (d.kind) {
     case 'dispatched':
@@ -117,6 +134,7 @@ export function onForwardTsnChunk(ctx: AssocContext, a: Association, tcb: Tcb, c
   }
   tcb.sackDestination = source;
   if (tracker.onForwardTsn(tcb.tracker, chunk.newCumulativeTsn) === 'stale') return CONTINUE;
+  if (tcb.hold) hold.onForwardTsnReport(tcb.hold, chunk.newCumulativeTsn);
   const r = reassembly.onForwardTsn(tcb.reasm, chunk);
   if (r.kind === 'protocol-violation') return violation(r.reason);
   if (r.delivered > 0) deliverMessages(ctx, a, tcb);
@@ -154,6 +172,7 @@ export function onSackChunk(ctx: AssocContext, a: Association, tcb: Tcb, sack: S
   }
   syncFlight(tcb);
   emitSendFailed(ctx, a.id, out.sendFailed);
+  if (ctx.config.notifyAcked) for (const messageId of out.ackedMessageIds) ctx.event(a.id, { type: 'message-acked', messageId });
   // §6.3.1 C5 (Karn) is applied by the tx module: one sample per destination from a chunk sent once.
   for (const s of out.rttSamples) {
     const p = pathOf(tcb, s.destination);

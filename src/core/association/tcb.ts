@@ -8,6 +8,7 @@ import type { AuthState } from '../auth/state.js';
 import type { ProtocolConfig } from '../config.js';
 import type { Millis } from '../env.js';
 import { createPathState, resetPathForRestart, type PathState } from '../path/state.js';
+import { createAckHold } from '../rx/ack-hold.js';
 import { createDataTracker } from '../rx/data-tracker.js';
 import { createReassembly } from '../rx/reassembly.js';
 import { createRetransmissionQueue } from '../tx/retransmission-queue.js';
@@ -65,6 +66,7 @@ export function createTcb(p: TcbParams, config: ProtocolConfig, now: Millis): Tc
     reasm: createReassembly(p.inboundStreams),
     lastAdvertisedRwnd: config.receiveWindow,
     heldBytes: 0,
+    ...(config.holdAcks && { hold: createAckHold(createDataTracker(p.peerInitialTsn), config.holdLimit) }),
     errorCount: 0,
     t3: new Map(),
     delayedSackAt: undefined,
@@ -93,6 +95,8 @@ export function restartTcb(old: Tcb, p: TcbParams, config: ProtocolConfig, now: 
   });
   fresh.primary = old.paths.some((x) => x.address === old.primary) && p.peerAddresses.includes(old.primary) ? old.primary : fresh.primary;
   fresh.counters = old.counters;
+  // Hold tokens of the old incarnation must never name a new message.
+  if (fresh.hold && old.hold) fresh.hold.nextToken = old.hold.nextToken;
   return fresh;
 }
 

@@ -7,6 +7,7 @@
 import type { Millis } from '../env.js';
 import { onT3RtxExpiry as pathOnT3RtxExpiry } from '../path/fault.js';
 import { selectRetransmitDestination } from '../path/select.js';
+import { holdDeadline, updateBackPressure } from '../rx/ack-hold.js';
 import { onDelayedSackTimeout } from '../rx/data-tracker.js';
 import { onT3RtxExpiry as txOnT3RtxExpiry } from '../tx/t3.js';
 import { associationFailed } from './abort.js';
@@ -20,7 +21,7 @@ import { flushTcb, syncFlight } from './transmit.js';
 import { pathOf, tcbOf } from './tcb.js';
 import type { Association, AssociationStateName, Tcb } from './types.js';
 
-export type TimerName = 't1-init' | 't1-cookie' | 't2-shutdown' | 't5-shutdown-guard' | 't3-rtx' | 'heartbeat' | 'delayed-sack' | 'zero-window-probe' | 't4-rto';
+export type TimerName = 't1-init' | 't1-cookie' | 't2-shutdown' | 't5-shutdown-guard' | 't3-rtx' | 'heartbeat' | 'delayed-sack' | 'zero-window-probe' | 't4-rto' | 'ack-hold';
 
 export interface Deadline {
   readonly timer: TimerName;
@@ -62,6 +63,9 @@ export function deadlines(a: Association, ctx: Pick<AssocContext, 'config'>): De
   const tcb = s.tcb;
   for (const [address, at] of tcb.t3) out.push({ timer: 't3-rtx', at, address });
   if (tcb.delayedSackAt !== undefined) out.push({ timer: 'delayed-sack', at: tcb.delayedSackAt });
+  // rx/ack-hold.ts: the oldest unreleased message reaches the bound.
+  const holdAt = tcb.hold ? holdDeadline(tcb.hold) : undefined;
+  if (holdAt !== undefined) out.push({ timer: 'ack-hold', at: holdAt });
   // RFC 5061 §5.1 A4: T-4 RTO runs while our ASCONF is unacknowledged.
   const asconf = tcb.asconf?.outstanding;
   if (asconf !== undefined) out.push({ timer: 't4-rto', at: asconf.t4At });
@@ -111,8 +115,14 @@ export function onTimeout(ctx: AssocContext, a: Association): void {
         const tcb = tcbOf(a.fsm);
         if (tcb) {
           tcb.delayedSackAt = undefined;
-          if (onDelayedSackTimeout(tcb.tracker) === 'send-now') tcb.sackNow = true;
+          if (onDelayedSackTimeout(tcb.tracker) === 'send-now' || (tcb.hold?.releasesSinceSack ?? 0) > 0) tcb.sackNow = true;
         }
+        break;
+      }
+      case 'ack-hold': {
+        // Back-pressure instead of acknowledgement: a SACK with the window closed goes now.
+        const tcb = tcbOf(a.fsm);
+        if (tcb?.hold && updateBackPressure(tcb.hold, now)) tcb.sackNow = true;
         break;
       }
       case 'heartbeat': {

@@ -10,6 +10,7 @@ import { applyIdleDecay, sendAllowance } from '../path/congestion.js';
 import { selectDestination } from '../path/select.js';
 import { selectSource } from '../path/source.js';
 import { ipFamilyOf, maxDataPayload } from '../path/state.js';
+import { isWithheld } from '../rx/ack-hold.js';
 import { buildSack, gapBlocksThatFit, isSackOwed, onSackSent } from '../rx/data-tracker.js';
 import { advertisedWindow } from '../rx/window.js';
 import { takeForwardTsn } from '../tx/pr-sctp.js';
@@ -72,15 +73,27 @@ export function dataDestination(ctx: AssocContext, tcb: Tcb): string {
 }
 
 function currentRwnd(ctx: AssocContext, tcb: Tcb): number {
-  return advertisedWindow(tcb.reasm.bufferedBytes + tcb.heldBytes, ctx.config, tcb.lastAdvertisedRwnd);
+  const h = tcb.hold;
+  if (!h) return advertisedWindow(tcb.reasm.bufferedBytes + tcb.heldBytes, ctx.config, tcb.lastAdvertisedRwnd);
+  // rx/ack-hold.ts: withheld bytes are already outstanding for the peer, so
+  // only reported bytes still unread count here; overdue: window closed.
+  if (h.backPressure) return 0;
+  return advertisedWindow(Math.max(0, tcb.heldBytes - h.pendingBytes), ctx.config, tcb.lastAdvertisedRwnd);
 }
 
 /** The SACK for now, fitted into `room` bytes; records it as sent. */
 function takeSack(ctx: AssocContext, tcb: Tcb, room: number): SackChunk {
   const rwnd = currentRwnd(ctx, tcb);
-  const sack = buildSack(tcb.tracker, rwnd, gapBlocksThatFit(room, Math.min(tcb.tracker.duplicateTsns.length, 16)));
+  const h = tcb.hold;
+  // Under hold, what is reported comes from the hold's own tracker, and a
+  // duplicate of a withheld TSN is not listed (it was never reported).
+  const report = h ? h.report : tcb.tracker;
+  const dups = h ? tcb.tracker.duplicateTsns.filter((t) => !isWithheld(h, t)) : tcb.tracker.duplicateTsns;
+  const built = buildSack(report, rwnd, gapBlocksThatFit(room, Math.min(dups.length, 16)));
+  const sack = h ? { ...built, duplicateTsns: dups } : built;
   const fitted = sack.duplicateTsns.length > 16 ? { ...sack, duplicateTsns: sack.duplicateTsns.slice(0, 16) } : sack;
   onSackSent(tcb.tracker);
+  if (h) h.releasesSinceSack = 0;
   tcb.lastAdvertisedRwnd = rwnd;
   tcb.sackNow = false;
   tcb.delayedSackAt = undefined;
@@ -181,7 +194,7 @@ function sendData(ctx: AssocContext, a: Association, tcb: Tcb, dest: string, fir
   let size = firstSize;
   for (let n = 0; n < maxPackets; n++) {
     // Piggyback a SACK that is owed but not yet due (§6.2 "bundled with outgoing DATA").
-    const owed = isSackOwed(tcb.tracker) && !packet.some((c) => c.kind === 'sack');
+    const owed = (isSackOwed(tcb.tracker) || (tcb.hold?.releasesSinceSack ?? 0) > 0) && !packet.some((c) => c.kind === 'sack');
     const sackReserve = owed ? 16 + 4 * Math.min(tcb.tracker.gapRanges.length, 16) + 4 * Math.min(tcb.tracker.duplicateTsns.length, 16) : 0;
     const space = limit - size - sackReserve;
     const r = nextChunksToSend(tcb.rq, tcb.sq, {

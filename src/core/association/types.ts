@@ -10,6 +10,7 @@ import type { AsconfRequest, AsconfState } from '../asconf/state.js';
 import type { AuthState } from '../auth/state.js';
 import type { Millis } from '../env.js';
 import type { PathState } from '../path/state.js';
+import type { AckHold } from '../rx/ack-hold.js';
 import type { DataTracker } from '../rx/data-tracker.js';
 import type { Reassembly } from '../rx/reassembly.js';
 import type { RetransmissionQueueState } from '../tx/retransmission-queue.js';
@@ -96,6 +97,11 @@ export function createCounters(): AssociationCounters {
   };
 }
 
+/** Adds every counter of `from` to `into`. */
+export function addCounters(into: AssociationCounters, from: AssociationCounters): void {
+  for (const k of Object.keys(into) as (keyof AssociationCounters)[]) into[k] += from[k] ?? 0;
+}
+
 /** RFC 9260 §14.2 Transmission Control Block. */
 export interface Tcb {
   readonly localTag: number;
@@ -128,6 +134,8 @@ export interface Tcb {
   lastAdvertisedRwnd: number;
   /** Bytes of delivered messages the application has not polled yet: they still occupy the receive window. */
   heldBytes: number;
+  /** Acknowledge after forward (rx/ack-hold.ts), when enabled for this association. */
+  hold?: AckHold;
   /** RFC 9260 §8.1 association error counter. */
   errorCount: number;
   /** T3-rtx per destination (RFC 9260 §6.3.2): address → deadline. */
@@ -255,4 +263,10 @@ export type AssociationEvent =
   | { readonly type: 'asconf'; readonly request: AsconfRequest; readonly result: AsconfResult; readonly causes: readonly ErrorCause[] }
   /** SCTP_ADAPTATION_INDICATION (RFC 6458 §6.1.6): the peer's Adaptation Layer Indication (RFC 5061 §4.2.5). */
   | { readonly type: 'adaptation-indication'; readonly indication: number }
-  | { readonly type: 'message'; readonly streamId: number; readonly ppid: number; readonly unordered: boolean; readonly data: Uint8Array };
+  /**
+   * A received message. `holdToken` is set when acknowledge-after-forward is on:
+   * its TSNs are not reported in a SACK until `release(holdToken)`.
+   */
+  | { readonly type: 'message'; readonly streamId: number; readonly ppid: number; readonly unordered: boolean; readonly data: Uint8Array; readonly holdToken?: number }
+  /** With `notifyAcked`: every fragment of message `messageId` (the `send` result) is covered by the peer's Cumulative TSN Ack. */
+  | { readonly type: 'message-acked'; readonly messageId: number };
