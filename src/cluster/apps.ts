@@ -9,6 +9,12 @@
  *   of the message, as `usrsctp client` sends typed lines, or else a 32-bit
  *   big-endian number in the first four bytes) and keeps its counters as
  *   replicated application state, so the counts survive a takeover.
+ * - stream: the sending side, for a cluster that initiates towards an echo
+ *   server: streams numbered messages (a window of them in flight), checks
+ *   every echo (number, order per stream, content) and shuts the
+ *   association down once all came back. What it sent and what came back is
+ *   replicated application state committed with each send, so a promoted
+ *   standby continues the numbering where the old primary left off.
  */
 import type { Op } from './state/messages.js';
 import type { AppEvent } from './state/replica.js';
@@ -29,8 +35,25 @@ export interface ClusterApp {
   report(): Record<string, unknown>;
 }
 
-export function createApp(kind: 'echo' | 'discard' | 'sink'): ClusterApp {
+export interface StreamOptions {
+  /** Messages per association. */
+  readonly messages: number;
+  /** Bytes per message (at least 4: the number). */
+  readonly size: number;
+  /** Messages sent and not yet echoed, at most. */
+  readonly window: number;
+  /** Message i goes on stream i mod streams. */
+  readonly streams: number;
+  /** Shut the association down once every echo came back. */
+  readonly shutdown: boolean;
+}
+
+export const defaultStreamOptions: StreamOptions = { messages: 1000, size: 100, window: 16, streams: 1, shutdown: true };
+
+export function createApp(kind: 'echo' | 'discard' | 'sink' | 'stream', stream: StreamOptions = defaultStreamOptions): ClusterApp {
   switch (kind) {
+    case 'stream':
+      return new StreamApp(stream);
     case 'echo':
       return new EchoApp();
     case 'discard':
@@ -135,5 +158,128 @@ class SinkApp implements ClusterApp {
       total.redelivered += c.redelivered;
     }
     return { app: 'sink', ...total, associations: Object.fromEntries(this.byAssoc) };
+  }
+}
+
+/** Message `n` of the stream app: the number (32-bit big-endian), then bytes derived from it. */
+export function streamPayload(n: number, size: number): Uint8Array {
+  const out = new Uint8Array(Math.max(4, size));
+  new DataView(out.buffer).setUint32(0, n);
+  for (let i = 4; i < out.length; i++) out[i] = (n * 7 + i) & 0xff;
+  return out;
+}
+
+/** Per association, replicated with every send and every echo (JSON in the commit's appState). */
+export interface StreamCounters {
+  /** Messages 1..sent were handed to SCTP. */
+  sent: number;
+  /** Distinct messages echoed. */
+  echoed: number;
+  duplicates: number;
+  /** Numbers skipped on their stream (a late echo of a skipped one then counts as a duplicate). */
+  gaps: number;
+  corrupted: number;
+  redelivered: number;
+  /** Next number expected per stream. */
+  next: Record<string, number>;
+  done: boolean;
+}
+
+class StreamApp implements ClusterApp {
+  private readonly byAssoc = new Map<number, StreamCounters>();
+  constructor(private readonly o: StreamOptions) {}
+
+  onEvent(e: AppEvent): Op[] {
+    if (e.type === 'core') {
+      const x = e.event;
+      // A new association (or a restarted one: the peer starts over, so do we).
+      if ((x.type === 'communication-up' || x.type === 'restart') && (x.type === 'restart' || !this.byAssoc.has(e.assocId))) return this.start(e.assocId, 0);
+      return [];
+    }
+    if (e.type === 'app-state') {
+      // A takeover: continue from what the old primary committed; with no state, its
+      // application never acted on the association (nothing was sent): start it if it is up.
+      const c = e.appState ? parseCounters(e.appState) : undefined;
+      if (c) {
+        this.byAssoc.set(e.assocId, c);
+        return this.topUp(e.assocId, c, e.committed);
+      }
+      return e.established ? this.start(e.assocId, e.committed) : [];
+    }
+    const c = this.byAssoc.get(e.assocId) ?? this.fresh(e.assocId);
+    if (e.redelivered) c.redelivered++;
+    const n = e.data.length >= 4 ? new DataView(e.data.buffer, e.data.byteOffset, 4).getUint32(0) : 0;
+    if (n < 1 || n > c.sent || !sameBytes(e.data, streamPayload(n, this.o.size))) c.corrupted++;
+    else {
+      const key = String(e.streamId);
+      const want = c.next[key] ?? firstOnStream(e.streamId, this.o.streams);
+      if (n === want) {
+        c.echoed++;
+        c.next[key] = n + this.o.streams;
+      } else if (n > want) {
+        c.echoed++;
+        c.gaps += (n - want) / this.o.streams;
+        c.next[key] = n + this.o.streams;
+      } else c.duplicates++;
+    }
+    return this.topUp(e.assocId, c, e.delivery);
+  }
+
+  report(): Record<string, unknown> {
+    const total = { sent: 0, echoed: 0, duplicates: 0, gaps: 0, corrupted: 0, redelivered: 0, done: 0 };
+    for (const c of this.byAssoc.values()) {
+      total.sent += c.sent;
+      total.echoed += c.echoed;
+      total.duplicates += c.duplicates;
+      total.gaps += c.gaps;
+      total.corrupted += c.corrupted;
+      total.redelivered += c.redelivered;
+      if (c.done) total.done++;
+    }
+    return { app: 'stream', messages: this.o.messages, ...total, associations: this.byAssoc.size };
+  }
+
+  private fresh(assocId: number): StreamCounters {
+    const c: StreamCounters = { sent: 0, echoed: 0, duplicates: 0, gaps: 0, corrupted: 0, redelivered: 0, next: {}, done: false };
+    this.byAssoc.set(assocId, c);
+    return c;
+  }
+
+  private start(assocId: number, committed: number): Op[] {
+    return this.topUp(assocId, this.fresh(assocId), committed);
+  }
+
+  /** Sends up to the window, and commits the counters with the sends (one record: a takeover never repeats or skips a number). */
+  private topUp(assocId: number, c: StreamCounters, delivery: number): Op[] {
+    const ops: Op[] = [];
+    while (c.sent < this.o.messages && c.sent - c.echoed < this.o.window) {
+      const n = ++c.sent;
+      ops.push({ op: 'send', assocId, data: streamPayload(n, this.o.size), options: { streamId: (n - 1) % this.o.streams, ppid: 0 } });
+    }
+    if (!c.done && c.echoed >= this.o.messages) {
+      c.done = true;
+      if (this.o.shutdown) ops.push({ op: 'shutdown', assocId });
+    }
+    ops.push({ op: 'commit', assocId, delivery, appState: encoder.encode(JSON.stringify(c)) });
+    return ops;
+  }
+}
+
+function firstOnStream(streamId: number, streams: number): number {
+  return streamId + 1 <= streams ? streamId + 1 : 1;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function parseCounters(bytes: Uint8Array): StreamCounters | undefined {
+  try {
+    const c = JSON.parse(decoder.decode(bytes)) as StreamCounters;
+    return typeof c === 'object' && c !== null && typeof c.sent === 'number' ? c : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -7,8 +7,9 @@ import { isIP } from 'node:net';
 import { resolveProtocolConfig, type ProtocolConfig } from '../core/config.js';
 import type { Role } from './state/messages.js';
 import type { ReplicationMode } from './state/replica.js';
+import { defaultStreamOptions, type StreamOptions } from './apps.js';
 
-export type AppKind = 'echo' | 'discard' | 'sink';
+export type AppKind = 'echo' | 'discard' | 'sink' | 'stream';
 
 export interface NodeConfig {
   readonly node: string;
@@ -33,9 +34,21 @@ export interface NodeConfig {
     readonly unsafeNoHold: boolean;
   };
   readonly app: AppKind;
+  /** The `stream` app's settings (defaults filled in; present only with app "stream"). */
+  readonly stream?: StreamOptions;
   /** The cluster initiates an association to this peer once it is primary. */
-  readonly connect?: { readonly addresses: readonly string[]; readonly port: number; readonly streams?: number };
+  readonly connect?: {
+    readonly addresses: readonly string[];
+    readonly port: number;
+    readonly streams?: number;
+    /** Initiate once a standby is in sync, or alone after this many ms (0: at once). */
+    readonly waitForStandby?: number;
+  };
   readonly control?: string;
+  /** Prometheus exposition on this ADDRESS:PORT (src/ops/metrics.ts). */
+  readonly metrics?: { readonly host: string; readonly port: number };
+  /** pino level; reloaded on SIGHUP. */
+  readonly logLevel?: string;
   readonly protocol: Partial<ProtocolConfig>;
   /** After a takeover, ask the peer (ASCONF, when it supports ADD-IP) to use this node's address as primary. */
   readonly setPeerPrimary: boolean;
@@ -103,9 +116,15 @@ export function parseKey(v: unknown, key: string): Uint8Array {
   return new Uint8Array(bytes);
 }
 
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+function logLevel(v: unknown): string {
+  if (typeof v !== 'string' || !LEVELS.includes(v)) throw new ConfigError(`logLevel: must be one of ${LEVELS.join(', ')}`);
+  return v;
+}
+
 export function parseNodeConfig(raw: unknown): NodeConfig {
   const o = obj(raw, 'config');
-  onlyKeys(o, '', ['node', 'role', 'sctp', 'peers', 'cluster', 'app', 'connect', 'control', 'protocol', 'setPeerPrimary', 'checkpoint']);
+  onlyKeys(o, '', ['node', 'role', 'sctp', 'peers', 'cluster', 'app', 'stream', 'connect', 'control', 'metrics', 'logLevel', 'protocol', 'setPeerPrimary', 'checkpoint']);
   const node = str(o.node, 'node');
   const checkpoint = o.checkpoint === undefined ? undefined : parseCheckpoint(o.checkpoint);
   // A single node with a checkpoint server: no cluster link, no peers, primary.
@@ -148,17 +167,19 @@ export function parseNodeConfig(raw: unknown): NodeConfig {
   };
   if (checkpoint?.mode === 'sync' && cluster.mode !== 'sync') throw new ConfigError('checkpoint.mode: "sync" needs cluster.mode "sync" (one output hold serves both)');
   const app = o.app === undefined ? 'echo' : str(o.app, 'app');
-  if (app !== 'echo' && app !== 'discard' && app !== 'sink') throw new ConfigError('app: must be "echo", "discard" or "sink"');
+  if (app !== 'echo' && app !== 'discard' && app !== 'sink' && app !== 'stream') throw new ConfigError('app: must be "echo", "discard", "sink" or "stream"');
   let connect: NodeConfig['connect'];
   if (o.connect !== undefined) {
     const x = obj(o.connect, 'connect');
-    onlyKeys(x, 'connect', ['addresses', 'port', 'streams']);
+    onlyKeys(x, 'connect', ['addresses', 'port', 'streams', 'waitForStandby']);
     connect = {
       addresses: addresses(x.addresses, 'connect.addresses'),
       port: int(x.port, 'connect.port', 1, 65535),
       ...(x.streams !== undefined && { streams: int(x.streams, 'connect.streams', 1, 65535) }),
+      ...(x.waitForStandby !== undefined && { waitForStandby: int(x.waitForStandby, 'connect.waitForStandby', 0, 600_000) }),
     };
   }
+  const stream = parseStream(o.stream, app, connect);
   const protocol = o.protocol === undefined ? {} : (obj(o.protocol, 'protocol') as Partial<ProtocolConfig>);
   const r = resolveProtocolConfig(protocol);
   if (!r.ok) throw new ConfigError(`protocol: ${r.errors.join('; ')}`);
@@ -169,12 +190,33 @@ export function parseNodeConfig(raw: unknown): NodeConfig {
     peers,
     cluster,
     app,
+    ...(stream && { stream }),
     ...(connect && { connect }),
     ...(o.control !== undefined && { control: str(o.control, 'control') }),
+    ...(o.metrics !== undefined && { metrics: hostPort(o.metrics, 'metrics') }),
+    ...(o.logLevel !== undefined && { logLevel: logLevel(o.logLevel) }),
     protocol,
     setPeerPrimary: o.setPeerPrimary === undefined ? true : bool(o.setPeerPrimary, 'setPeerPrimary'),
     ...(checkpoint && { checkpoint }),
   };
+}
+
+/** The `stream` section: only beside app "stream"; its streams must exist on an association the node initiates. */
+function parseStream(v: unknown, app: string, connect: NodeConfig['connect']): StreamOptions | undefined {
+  if (v !== undefined && app !== 'stream') throw new ConfigError('stream: only for app "stream"');
+  if (app !== 'stream') return undefined;
+  const x = v === undefined ? {} : obj(v, 'stream');
+  onlyKeys(x, 'stream', ['messages', 'size', 'window', 'streams', 'shutdown']);
+  const d = defaultStreamOptions;
+  const s: StreamOptions = {
+    messages: x.messages === undefined ? d.messages : int(x.messages, 'stream.messages', 1, 1_000_000_000),
+    size: x.size === undefined ? d.size : int(x.size, 'stream.size', 4, 65_536),
+    window: x.window === undefined ? d.window : int(x.window, 'stream.window', 1, 10_000),
+    streams: x.streams === undefined ? d.streams : int(x.streams, 'stream.streams', 1, 65_535),
+    shutdown: x.shutdown === undefined ? d.shutdown : bool(x.shutdown, 'stream.shutdown'),
+  };
+  if (connect?.streams !== undefined && s.streams > connect.streams) throw new ConfigError(`stream.streams: ${s.streams} is more than the ${connect.streams} outbound streams connect.streams asks for`);
+  return s;
 }
 
 function parseCheckpoint(v: unknown): CheckpointConfig {

@@ -48,6 +48,10 @@ export interface NodeStatus {
   readonly lastFailover: FailoverTimings | undefined;
   /** With a checkpoint server (`checkpoint` in the config): `state` is `protected` or `unprotected`. */
   readonly checkpoint?: CheckpointStatus;
+  /** The other node as its last cluster heartbeat described it (`ageMs` since then). */
+  readonly peer?: { readonly node: string; readonly role: string; readonly epoch: number; readonly appliedSeq: number; readonly ageMs: number };
+  /** Round trip of the last cluster heartbeat answered. */
+  readonly linkRttMs?: number;
 }
 
 export interface ClusterNodeOptions {
@@ -74,13 +78,19 @@ export class ClusterNode {
   private timerDeferred = false;
   private closed = false;
   private connectAsked = false;
+  private startedAt: Millis = 0;
   private lastHeardFromPrimary: Millis | undefined;
   private failover: { reason: string; at: number; t0: Millis; detectionMs: number | undefined; out?: Millis; sack?: Millis } | undefined;
+  /** For `hasctp cluster`: the other node's last hello, the last heartbeat round trip. */
+  private peerHello: { node: string; role: string; epoch: number; appliedSeq: number; at: Millis } | undefined;
+  private linkRtt: number | undefined;
+  /** Association id → the peer's primary address when it came up (log fields). */
+  private readonly peers = new Map<number, string>();
 
   constructor(private readonly o: ClusterNodeOptions) {
     this.config = o.config;
     this.logger = o.logger;
-    this.app = o.app ?? createApp(o.config.app);
+    this.app = o.app ?? createApp(o.config.app, o.config.stream);
     const c = o.config;
     this.replica = new Replica({
       node: c.node,
@@ -141,6 +151,7 @@ export class ClusterNode {
       await this.checkpoint?.close();
       throw e;
     }
+    this.startedAt = monotonicNow();
     this.logger.info({ node: c.node, role: c.role, addresses: c.sctp.addresses, endpoint: clusterAddresses(c), port: c.sctp.port, transport: c.sctp.transport, mode: c.cluster.mode }, 'cluster node started');
     this.pump();
   }
@@ -159,8 +170,15 @@ export class ClusterNode {
     return ok;
   }
 
+  /** Operator actions on associations (control socket): applied as replicated records. */
+  apply(ops: Parameters<Replica['apply']>[1]): void {
+    this.replica.apply(monotonicNow(), ops);
+    this.pump();
+  }
+
   status(): NodeStatus {
     const f = this.failover;
+    const h = this.peerHello;
     return {
       node: this.config.node,
       role: this.replica.currentRole,
@@ -180,6 +198,8 @@ export class ClusterNode {
         firstSackInMs: f.sack === undefined ? undefined : f.sack - f.t0,
       },
       ...(this.checkpoint && { checkpoint: this.checkpoint.status() }),
+      ...(h && { peer: { node: h.node, role: h.role, epoch: h.epoch, appliedSeq: h.appliedSeq, ageMs: Math.round(monotonicNow() - h.at) } }),
+      ...(this.linkRtt !== undefined && { linkRttMs: this.linkRtt }),
     };
   }
 
@@ -213,6 +233,8 @@ export class ClusterNode {
     if (this.closed) return;
     const now = monotonicNow();
     if (this.replica.currentRole === 'standby') this.lastHeardFromPrimary = now;
+    if (m.t === 'hello') this.peerHello = { node: m.node, role: m.role, epoch: m.epoch, appliedSeq: m.appliedSeq, at: now };
+    else if (m.t === 'hello-ack') this.linkRtt = Math.round((now - m.echo) * 1000) / 1000;
     this.replica.handleMessage(now, m);
     this.pump();
   }
@@ -250,7 +272,7 @@ export class ClusterNode {
           work = true;
           this.onAppEvent(e);
         }
-        if (this.replica.currentRole === 'primary' && this.config.connect && !this.connectAsked) {
+        if (this.replica.currentRole === 'primary' && this.config.connect && !this.connectAsked && this.connectDue()) {
           this.connectAsked = true;
           if (this.replica.endpoint.associationIds().length === 0) {
             const c = this.config.connect;
@@ -279,6 +301,16 @@ export class ClusterNode {
     this.arm();
   }
 
+  /**
+   * `connect.waitForStandby`: the primary initiates once a standby is in sync
+   * (the association is protected from its first message), or alone after
+   * that many ms. The cluster heartbeat's timer brings the pump back meanwhile.
+   */
+  private connectDue(): boolean {
+    const wait = this.config.connect?.waitForStandby ?? 0;
+    return wait === 0 || this.replica.protectionState === 'in-sync' || monotonicNow() >= this.startedAt + wait;
+  }
+
   private outgoing(d: Datagram): OutgoingDatagram {
     const port = this.udpPorts.get(d.destination);
     return port === undefined ? d : { ...d, remoteUdpPort: port };
@@ -293,13 +325,27 @@ export class ClusterNode {
     this.timer = setTimeout(() => this.onTimer(), Math.ceil(delay));
   }
 
+  /** The peer's primary address, for log lines (associations taken over were never seen coming up here). */
+  private peerOf(assocId: number): string | undefined {
+    const known = this.peers.get(assocId);
+    if (known !== undefined) return known;
+    const s = this.replica.endpoint.snapshot(assocId);
+    const primary = s !== undefined && 'tcb' in s.fsm ? s.fsm.tcb.primary : s?.peerAddresses[0];
+    if (primary !== undefined) this.peers.set(assocId, primary);
+    return primary;
+  }
+
   private onAppEvent(e: AppEvent): void {
     if (e.type === 'core') {
       const ev = e.event;
+      // Log lines about an association carry its id and the peer's (primary) address.
+      if (ev.type === 'communication-up') this.peers.set(e.assocId, ev.peerAddresses[0] ?? '');
+      const peer = this.peerOf(e.assocId);
       if (ev.type === 'communication-up' || ev.type === 'communication-lost' || ev.type === 'restart' || ev.type === 'shutdown-complete' || ev.type === 'cannot-start') {
-        this.logger.info({ assocId: e.assocId, event: ev.type, ...('peerAddresses' in ev && { peerAddresses: ev.peerAddresses }) }, `association ${ev.type}`);
+        this.logger.info({ assocId: e.assocId, peer, event: ev.type, ...('peerAddresses' in ev && { peerAddresses: ev.peerAddresses }) }, `association ${ev.type}`);
+        if (ev.type !== 'communication-up' && ev.type !== 'restart') this.peers.delete(e.assocId);
       } else if (ev.type === 'peer-address-change') {
-        this.logger.info({ assocId: e.assocId, address: ev.address, state: ev.state }, 'path state');
+        this.logger.info({ assocId: e.assocId, peer, address: ev.address, state: ev.state }, 'path state');
       }
     }
     const ops = this.app.onEvent(e);

@@ -9,12 +9,14 @@
  * encoded cluster messages, with its own delay, loss and reordering), so the
  * replication protocol's own retransmission and reordering are exercised.
  */
-import { createEndpoint, type Datagram } from '../core/endpoint.js';
+import { createEndpoint, type Datagram, type Endpoint } from '../core/endpoint.js';
 import type { ProtocolConfig } from '../core/config.js';
 import type { HmacSha1, HmacSha256, Millis } from '../core/env.js';
 import { decodeMessage, encodeMessage, type Role } from '../cluster/state/messages.js';
-import { Replica, type ReplicationMode } from '../cluster/state/replica.js';
+import { Replica, type AppEvent, type ReplicationMode } from '../cluster/state/replica.js';
+import { createApp, streamPayload, type ClusterApp } from '../cluster/apps.js';
 import type { SimHost } from './host.js';
+import { toAddress } from './filters.js';
 import { EndpointHost, NearWrapRng, simulationConfig } from './scenarios.js';
 import { createSimulation, type Simulation } from './simulation.js';
 
@@ -62,8 +64,10 @@ export interface FailoverOptions {
   readonly hmacSha1?: HmacSha1;
   /** Messages the peer sends (each is echoed by the cluster's application). */
   readonly messages: number;
-  /** Virtual time of the primary's death; undefined: never. */
+  /** Virtual time of the primary's death; undefined: never (or `killOn`). */
   readonly killAt: Millis | undefined;
+  /** The primary dies on an event instead: see KillTrigger. */
+  readonly killOn?: KillTrigger;
   /** Peer paths. */
   readonly loss?: number;
   readonly reorder?: number;
@@ -78,6 +82,14 @@ export interface FailoverOptions {
   readonly commit?: boolean;
   /** The cluster initiates the association instead of the peer. */
   readonly clusterInitiates?: boolean;
+  /**
+   * The reverse traffic: the cluster runs the `stream` app (numbered messages
+   * out, echoes checked, replicated counters) and the peer echoes. `messages`
+   * is then the count the cluster sends.
+   */
+  readonly clusterSends?: boolean;
+  /** Replica option: retransmit what is outstanding at once on a takeover (default true). */
+  readonly retransmitOnTakeover?: boolean;
   /** Peer sends one message per `interval` ms (default 2). */
   readonly interval?: Millis;
   /** The peer shuts the association down once all echoes arrived. */
@@ -88,7 +100,25 @@ export interface FailoverOptions {
   readonly handoverAt?: Millis;
   /** The cluster link (and so the standby's join) comes up only at this time (default 0). */
   readonly joinAt?: Millis;
+  /**
+   * The endpoint starts with the primary's address only (a standby added
+   * later): associations made before the standby joined learn its address by
+   * ASCONF Add IP once it is in sync (with `hmacSha1`, i.e. ADD-IP), or never.
+   */
+  readonly standbyAddressLate?: boolean;
 }
+
+/**
+ * Kill moments inside a procedure, which a time alone hits only by chance:
+ * - `peer-shutdown`: `delay` ms after the peer's application asked for the
+ *   graceful shutdown (SHUTDOWN-PENDING, SHUTDOWN / SHUTDOWN ACK / COMPLETE in flight);
+ * - `primary-t3`: nothing reaches the peer from `blackoutAt` for `blackoutFor`
+ *   ms, and the primary dies `delay` ms after its T3-rtx expired `expiries`
+ *   times (so during the RTO backoff, with retransmissions outstanding).
+ */
+export type KillTrigger =
+  | { readonly event: 'peer-shutdown'; readonly delay: Millis }
+  | { readonly event: 'primary-t3'; readonly expiries: number; readonly delay: Millis; readonly blackoutAt: Millis; readonly blackoutFor: Millis };
 
 export interface FailoverResult {
   /** The run stopped early: the simulator went idle, or hit its bounds. */
@@ -113,6 +143,14 @@ export interface FailoverResult {
   readonly handedOver: boolean;
   /** T3-rtx expiries at the peer while its association lives (a planned switchover should cause none). */
   readonly peerT3Expiries: number;
+  /** HEARTBEATs to its own address the standby answered while standby. */
+  readonly standbyHeartbeatsAnswered: number;
+  /**
+   * With `clusterSends`: at the peer, from the last new message before the
+   * standby took over to the first one after (virtual ms): the stall the
+   * takeover caused (what the dead primary had already sent is not counted).
+   */
+  readonly peerRxGap: Millis | undefined;
 }
 
 const PEER = ['10.1.0.9'];
@@ -126,6 +164,36 @@ const STREAMS = 3;
  * alone are unprotected by design; test/cluster covers that case apart.
  */
 const CONNECT_AT = 50;
+
+/** The kill scenarios `npm run sim:ha` and test/cluster/failover-sim.test.ts sweep. */
+export const SCENARIOS = ['anytime', 'shutdown', 't3-backoff', 'joining', 'reverse'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+/**
+ * One seed of a scenario: the kill moment, and what provokes the procedure it
+ * lands in, spread over the seeds.
+ * - anytime: a time in [0, killSpan): handshake, transfer, retransmission, shutdown;
+ * - shutdown: 0-39 ms into the graceful shutdown the peer starts;
+ * - t3-backoff: the peer hears nothing for 0.25 s; the primary dies after its 1st or 2nd T3-rtx expiry;
+ * - joining: the standby's cluster link comes up 0-4.75 ms before the kill (full sync in flight);
+ * - reverse: the cluster initiates and streams, the peer echoes; a time in [0, killSpan).
+ */
+export function scenarioOptions(scenario: Scenario, seed: number, killSpan = 350): Pick<FailoverOptions, 'killAt' | 'killOn' | 'joinAt' | 'clusterInitiates' | 'clusterSends'> {
+  switch (scenario) {
+    case 'anytime':
+      return { killAt: (seed * 7919) % killSpan };
+    case 'shutdown':
+      return { killAt: undefined, killOn: { event: 'peer-shutdown', delay: (seed * 7) % 40 } };
+    case 't3-backoff':
+      return { killAt: undefined, killOn: { event: 'primary-t3', expiries: 1 + (seed % 2), delay: (seed * 13) % 30, blackoutAt: CONNECT_AT + 30 + ((seed * 11) % 60), blackoutFor: 250 } };
+    case 'joining': {
+      const killAt = CONNECT_AT + 40 + ((seed * 7919) % 100);
+      return { killAt, joinAt: killAt - ((seed * 3) % 20) * 0.25 };
+    }
+    case 'reverse':
+      return { killAt: (seed * 7919) % killSpan, clusterInitiates: true, clusterSends: true };
+  }
+}
 
 function payload(index: number): Uint8Array {
   const size = 4 + ((index * 131) % 1200);
@@ -155,9 +223,10 @@ export function runFailoverSimulation(o: FailoverOptions): FailoverResult {
   });
   const config = { ...simulationConfig, pfMaxRetrans: 0, ...o.config };
   const linkRng = sim.forkRng();
-  const clusterAddresses = [...PRIMARY, ...STANDBY];
+  const clusterAddresses = o.standbyAddressLate ? [...PRIMARY] : [...PRIMARY, ...STANDBY];
   const hosts = new Map<string, ReplicaHost>();
   let promoted = false;
+  let promotedAt: Millis | undefined;
   let handedOver = false;
   let redelivered = 0;
 
@@ -171,10 +240,25 @@ export function runFailoverSimulation(o: FailoverOptions): FailoverResult {
     }, 'cluster-link');
   };
 
+  // With clusterSends, each node's own `stream` application (its counters travel in the commits).
+  const streamApps = new Map<ReplicaHost, ClusterApp>();
+  const streamOptions = { messages: o.messages, size: 1000, window: 64, streams: STREAMS, shutdown: o.shutdown ?? false };
+  const onClusterEvent = (now: Millis, host: ReplicaHost, ev: AppEvent): void => {
+    let app = streamApps.get(host);
+    if (!app) streamApps.set(host, (app = createApp('stream', streamOptions)));
+    if (ev.type === 'message' && ev.redelivered) redelivered++;
+    const ops = app.onEvent(ev);
+    if (ops.length > 0) host.replica.apply(now, ops);
+  };
+
   // The cluster's application: echo every message, and commit it in the same record.
   const echoApp = (now: Millis, host: ReplicaHost): void => {
     const r = host.replica;
     for (let ev = r.pollEvent(); ev; ev = r.pollEvent()) {
+      if (o.clusterSends) {
+        onClusterEvent(now, host, ev);
+        continue;
+      }
       if (ev.type !== 'message') continue;
       if (ev.redelivered) redelivered++;
       const ops = [
@@ -186,6 +270,7 @@ export function runFailoverSimulation(o: FailoverOptions): FailoverResult {
     for (let n = r.pollNotice(); n; n = r.pollNotice()) {
       if (n.type !== 'role' || n.role !== 'primary' || r.currentEpoch === 0) continue;
       promoted = true;
+      promotedAt ??= now;
       // As `hasctp node` does after a takeover: ask the peer to send to our address (ASCONF, where negotiated).
       const ask = r.endpoint.associationIds().map((assocId) => ({ op: 'request-peer-primary' as const, assocId, address: STANDBY[0]! }));
       if (ask.length > 0 && host === hosts.get('s')) r.apply(now, ask);
@@ -204,6 +289,7 @@ export function runFailoverSimulation(o: FailoverOptions): FailoverResult {
       now: 0,
       mode: o.mode ?? 'sync',
       unsafeNoHold: o.unsafeNoHold ?? false,
+      retransmitOnTakeover: o.retransmitOnTakeover ?? true,
       recordRetransmit: 5,
       heartbeatInterval: 20,
       heartbeatMisses: 3,
@@ -235,8 +321,15 @@ export function runFailoverSimulation(o: FailoverOptions): FailoverResult {
   let assocId: number | undefined;
   let lastBeforeKill: Millis | undefined;
   let firstAfterKill: Millis | undefined;
+  let killedAt: Millis | undefined;
+  const kill = (x: Simulation): void => {
+    if (killedAt !== undefined) return;
+    killedAt = x.now;
+    x.killNode('p');
+  };
   let shutdownComplete = false;
   let shutdownAsked = false;
+  const arrivals: Millis[] = [];
   let pumping = false;
   const interval = o.interval ?? 2;
   // One message per interval while the peer's send queue takes it.
@@ -256,12 +349,24 @@ export function runFailoverSimulation(o: FailoverOptions): FailoverResult {
         else if (x.type === 'shutdown-complete') shutdownComplete = true;
         else if (x.type === 'message') {
           const index = new DataView(x.data.buffer, x.data.byteOffset, x.data.byteLength).getUint32(0);
+          if (o.clusterSends) {
+            // The peer is an echo server here; arrivals time the outage, the cluster's app checks the echoes.
+            if (!sameBytes(x.data, streamPayload(index, streamOptions.size))) corrupted++;
+            const n = seen.get(index) ?? 0;
+            seen.set(index, n + 1);
+            if (n > 0) duplicated++;
+            else if (killedAt === undefined) lastBeforeKill = now;
+            else firstAfterKill ??= now;
+            if (n === 0) arrivals.push(now);
+            host.endpoint.send(now, e.assocId, x.data, { streamId: x.streamId, ppid: x.ppid, unordered: x.unordered });
+            continue;
+          }
           if (!intact(x.data, index)) corrupted++;
           const n = seen.get(index) ?? 0;
           seen.set(index, n + 1);
           if (n > 0) duplicated++;
           else {
-            if (o.killAt === undefined || now < o.killAt) lastBeforeKill = now;
+            if (killedAt === undefined) lastBeforeKill = now;
             else firstAfterKill ??= now;
             const last = lastPerStream.get(x.streamId);
             if (last !== undefined && last > index) reordered++;
@@ -269,7 +374,7 @@ export function runFailoverSimulation(o: FailoverOptions): FailoverResult {
           }
         }
       }
-      if (assocId === undefined) return;
+      if (assocId === undefined || o.clusterSends) return;
       if (!pumping && sent < o.messages) {
         pumping = true;
         sim.at(now, pump, 'peer-send');
@@ -277,6 +382,8 @@ export function runFailoverSimulation(o: FailoverOptions): FailoverResult {
       if (o.shutdown && !shutdownAsked && seen.size >= o.messages) {
         shutdownAsked = true;
         host.endpoint.shutdown(now, assocId);
+        const k = o.killOn;
+        if (k?.event === 'peer-shutdown') sim.at(now + k.delay, kill, 'kill-primary');
       }
     },
   );
@@ -290,10 +397,24 @@ export function runFailoverSimulation(o: FailoverOptions): FailoverResult {
   } else {
     sim.at(CONNECT_AT, (x) => {
       // A peer configured with every address of the cluster (as M3UA/Diameter peers are).
-      peer.endpoint.connect(x.now, { remoteAddresses: [...PRIMARY, ...STANDBY], remotePort: PORT });
+      peer.endpoint.connect(x.now, { remoteAddresses: clusterAddresses, remotePort: PORT });
     });
   }
-  if (o.killAt !== undefined) sim.at(o.killAt, (x) => x.killNode('p'), 'kill-primary');
+  if (o.killAt !== undefined) sim.at(o.killAt, kill, 'kill-primary');
+  const k = o.killOn;
+  if (k?.event === 'primary-t3') {
+    sim.at(k.blackoutAt, (x) => {
+      const blackout = x.dropNext(toAddress(PEER[0]!), { count: 1_000_000 });
+      x.after(k.blackoutFor, (y) => y.cancelFilter(blackout), 'blackout-ends');
+      // The primary's T3-rtx count, looked at every millisecond of the blackout.
+      const watch = (y: Simulation): void => {
+        if (killedAt !== undefined || !y.isAlive('p') || y.now > k.blackoutAt + k.blackoutFor) return;
+        if (t3Of(p.replica.endpoint) >= k.expiries) y.after(k.delay, kill, 'kill-primary');
+        else y.after(1, watch, 'watch-t3');
+      };
+      watch(x);
+    }, 'blackout');
+  }
   if (o.handoverAt !== undefined) {
     sim.at(o.handoverAt, (x) => {
       handedOver = p.replica.handOver(x.now);
@@ -301,15 +422,12 @@ export function runFailoverSimulation(o: FailoverOptions): FailoverResult {
     }, 'handover');
   }
 
-  const peerT3 = (): number => {
-    let n = 0;
-    for (const id of peer.endpoint.associationIds()) {
-      const a = peer.endpoint.snapshot(id);
-      if (a && 'tcb' in a.fsm) n += a.fsm.tcb.counters.t3Expireds;
-    }
-    return n;
-  };
-  const done = (): boolean => (o.shutdown ? shutdownComplete : seen.size >= o.messages) || failures.length > 0;
+  const peerT3 = (): number => t3Of(peer.endpoint);
+  /** The node that is primary at the end (the standby once it took over). */
+  const survivor = (): ReplicaHost => (s.replica.currentRole === 'primary' ? s : p);
+  const streamReport = (): Record<string, number> => (streamApps.get(survivor())?.report() ?? {}) as Record<string, number>;
+  const streamDone = (): boolean => (streamReport()['done'] ?? 0) > 0;
+  const done = (): boolean => (o.shutdown ? shutdownComplete : o.clusterSends ? streamDone() : seen.size >= o.messages) || failures.length > 0;
   let virtualMs: Millis;
   let error: string | undefined;
   try {
@@ -318,20 +436,46 @@ export function runFailoverSimulation(o: FailoverOptions): FailoverResult {
     virtualMs = sim.now;
     error = e instanceof Error ? e.message : String(e);
   }
+  const sr = o.clusterSends ? streamReport() : undefined;
+  const echoed = sr ? (sr['echoed'] ?? 0) : seen.size;
   return {
     error,
-    echoed: seen.size,
-    lost: o.messages - seen.size,
-    duplicated,
-    reordered,
-    corrupted,
+    echoed,
+    lost: o.messages - echoed,
+    duplicated: duplicated + (sr?.['duplicates'] ?? 0),
+    reordered: reordered + (sr?.['gaps'] ?? 0),
+    corrupted: corrupted + (sr?.['corrupted'] ?? 0),
     failures,
     promoted,
     redelivered,
-    outage: o.killAt !== undefined && lastBeforeKill !== undefined && firstAfterKill !== undefined ? firstAfterKill - lastBeforeKill : undefined,
+    outage: killedAt !== undefined && lastBeforeKill !== undefined && firstAfterKill !== undefined ? firstAfterKill - lastBeforeKill : undefined,
     virtualMs,
     shutdownComplete,
     handedOver,
     peerT3Expiries: peerT3(),
+    standbyHeartbeatsAnswered: s.replica.counters.heartbeatsAnswered,
+    peerRxGap: o.clusterSends && promotedAt !== undefined ? gapAround(arrivals, promotedAt) : undefined,
   };
+}
+
+/** T3-rtx expiries over the endpoint's live associations. */
+function t3Of(e: Endpoint): number {
+  let n = 0;
+  for (const id of e.associationIds()) {
+    const a = e.snapshot(id);
+    if (a && 'tcb' in a.fsm) n += a.fsm.tcb.counters.t3Expireds;
+  }
+  return n;
+}
+
+/** From the last instant at or before `at` to the first after it (the outage as the receiver sees it). */
+function gapAround(times: readonly Millis[], at: Millis): Millis | undefined {
+  const k = times.findIndex((t) => t > at);
+  return k > 0 ? times[k]! - times[k - 1]! : undefined;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -10,8 +10,10 @@
 // standby answers HEARTBEATs to its own address and forwards the rest to the
 // primary. Cases: an unmodified usrsctp `client` fed numbered lines against an
 // echo cluster, usrsctp `tsctp` into a sink cluster, `hasctp client --verify`,
-// each with SIGKILL on the primary mid-stream; a planned switchover and
-// failback under traffic; and the negative control (SACK withholding off, and
+// each with SIGKILL on the primary mid-stream; the reverse setup, where our
+// cluster initiates towards usrsctp's echo_server and streams numbered
+// messages (app `stream`); a planned switchover and failback under traffic;
+// and the negative control (SACK withholding off, and
 // `async` mode) beside the same kill in `sync` mode. Each case prints the
 // outage the peer saw (the gap from its last message before the kill to the
 // first one after it, from the peer's own output or a capture on its veths)
@@ -230,7 +232,7 @@ async function status(n: ClusterNodeProc): Promise<Record<string, unknown> & { r
   return r['status'] as never;
 }
 
-async function startCluster(app: 'echo' | 'sink', cluster: Record<string, unknown> = {}): Promise<Cluster> {
+async function startCluster(app: 'echo' | 'sink' | 'stream', cluster: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Promise<Cluster> {
   const port = nextPort++;
   const linkPort = 7000 + port;
   const key = randomBytes(32).toString('hex');
@@ -243,6 +245,7 @@ async function startCluster(app: 'echo' | 'sink', cluster: Record<string, unknow
     cluster: { ...(node === 'a' ? { listen: `${IP.linkA}:${linkPort}` } : { dial: `${IP.linkA}:${linkPort}` }), key, heartbeatInterval: 50, heartbeatMisses: 8, ...cluster },
     app,
     control: join(tmp, `${node}-${port}.sock`),
+    ...extra,
   });
   const bin = join(compiled!, 'cli', 'bin.js');
   const start = (node: 'a' | 'b'): ClusterNodeProc => {
@@ -618,6 +621,46 @@ describe.skipIf(!ok)('HA failover over raw IPv4 between namespaces (issue #6)', 
     // No retransmission timeout at the peer (usrsctp RTO.Min is 1 s): the old primary forwards what still reaches it.
     for (const g of gaps) expect(g.longestGapMs, g.what).toBeLessThan(900);
   }, 60_000);
+
+  it('f. the reverse setup: our cluster initiates towards an unmodified usrsctp echo_server and streams numbered messages (app stream); SIGKILL the primary mid-stream: every echo once, in order, no ABORT', async () => {
+    const N = 6000;
+    const echo = inNs(NS.p, 'usrsctp echo_server', `${DIR}/echo_server`, ['0'], { env: peerEnv(true), limitMs: 90_000 });
+    await sleep(300);
+    // The primary initiates once the standby is in sync (connect.waitForStandby), to both peer addresses.
+    const [c, cap] = await Promise.all([
+      startCluster('stream', {}, { stream: { messages: N, size: 100, window: 16 }, connect: { addresses: [IP.peerA, IP.peerB], port: 7, waitForStandby: 10_000 } }),
+      startCapture('f'),
+    ]);
+    await waitStatus(c.a, 'the primary to see 1500 echoes', 20_000, (s) => (s.app['echoed'] ?? 0) >= 1500);
+    const killAt = killPrimary(c, 'sigkill');
+    const diag = (): string => `--- standby:\n${c.b.proc.stderr().slice(-3000)}\n--- echo_server:\n${echo.stdout().slice(-1000)}${echo.stderr().slice(-1000)}`;
+    await waitStatus(c.b, 'the survivor to get every echo', 30_000, (s) => s.role === 'primary' && (s.app['done'] ?? 0) === 1).catch((e: Error) => {
+      throw new Error(`${e.message}\n${diag()}`);
+    });
+    // The stream app shuts the association down after the last echo.
+    await waitUntil('SHUTDOWN COMPLETE', 10_000, () => c.b.proc.stderr().includes('"event":"shutdown-complete"'), diag, 20);
+    const pkts = await cap.stop();
+    await finish(echo, 'SIGKILL', 2000);
+    const s = await finalStatus(c.b);
+    const o = captureOutage(pkts, killAt, 'peer');
+    report('f cluster initiates → usrsctp echo_server', {
+      messages: N,
+      app: { sent: s.app['sent'], echoed: s.app['echoed'], duplicates: s.app['duplicates'], gaps: s.app['gaps'], corrupted: s.app['corrupted'], redelivered: s.app['redelivered'] },
+      outageMs: Math.round(o.outageMs),
+      lastEchoBeforeKillMs: Math.round(o.lastBefore - killAt),
+      killToFirstEchoMs: Math.round(o.firstAfter - killAt),
+      detectionMs: Math.round(s.lastFailover?.detectionMs ?? NaN),
+      firstPacketOutMs: Math.round(s.lastFailover?.firstPacketOutMs ?? NaN),
+      firstSackInMs: Math.round(s.lastFailover?.firstSackInMs ?? NaN),
+      aborts: aborts(pkts),
+    });
+    expect(s.role).toBe('primary');
+    expect(s.epoch).toBe(1);
+    // The replicated counters: every number sent once, every echo back once and in order.
+    expect({ sent: s.app['sent'], echoed: s.app['echoed'], duplicates: s.app['duplicates'], gaps: s.app['gaps'], corrupted: s.app['corrupted'] }).toEqual({ sent: N, echoed: N, duplicates: 0, gaps: 0, corrupted: 0 });
+    expect(aborts(pkts)).toBe(0);
+    expect(o.outageMs).toBeGreaterThan(0);
+  }, 90_000);
 
   /**
    * Negative control. A SIGKILL alone rarely shows what withholding protects:

@@ -46,6 +46,16 @@ describe('node config', () => {
     ['peers', { ...good, peers: [] }, /^peers: must list/],
     ['self as peer', { ...good, peers: [{ node: 'b', addresses: ['10.0.0.1'] }] }, /^peers: lists this node/],
     ['app', { ...good, app: 'relay' }, /^app: must be/],
+    ['stream section without the stream app', { ...good, stream: { messages: 10 } }, /^stream: only for app "stream"/],
+    ['stream.messages', { ...good, app: 'stream', stream: { messages: 0 } }, /^stream\.messages: must be an integer in 1\.\.1000000000/],
+    ['stream.size', { ...good, app: 'stream', stream: { size: 3 } }, /^stream\.size: must be an integer in 4\.\.65536/],
+    ['stream.window', { ...good, app: 'stream', stream: { window: 1.5 } }, /^stream\.window: must be an integer/],
+    ['stream.shutdown', { ...good, app: 'stream', stream: { shutdown: 'yes' } }, /^stream\.shutdown: must be true or false/],
+    ['stream key', { ...good, app: 'stream', stream: { rate: 5 } }, /^stream\.rate: unknown key/],
+    ['stream.streams beyond connect.streams', { ...good, app: 'stream', stream: { streams: 4 }, connect: { addresses: ['10.0.0.9'], port: 7, streams: 2 } }, /^stream\.streams: 4 is more than the 2 outbound streams/],
+    ['connect.addresses', { ...good, connect: { addresses: ['peer'], port: 7 } }, /^connect\.addresses\[0\]: "peer" is not an IP address/],
+    ['connect.port', { ...good, connect: { addresses: ['10.0.0.9'] } }, /^connect\.port: must be an integer in 1\.\.65535/],
+    ['connect.waitForStandby', { ...good, connect: { addresses: ['10.0.0.9'], port: 7, waitForStandby: -1 } }, /^connect\.waitForStandby: must be an integer in 0\.\.600000/],
     ['protocol', { ...good, protocol: { rtoMin: -1 } }, /^protocol: /],
   ];
   for (const [what, cfg, re] of bad) {
@@ -54,6 +64,14 @@ describe('node config', () => {
       expect(() => parseNodeConfig(cfg)).toThrow(re);
     });
   }
+
+  it('the stream app: defaults, settings, and the connect section it goes with', () => {
+    const c = parseNodeConfig({ ...good, app: 'stream', stream: { messages: 500, window: 4 }, connect: { addresses: ['10.0.0.9', '10.0.1.9'], port: 7, waitForStandby: 3000 } });
+    expect(c.stream).toEqual({ messages: 500, size: 100, window: 4, streams: 1, shutdown: true });
+    expect(c.connect).toEqual({ addresses: ['10.0.0.9', '10.0.1.9'], port: 7, waitForStandby: 3000 });
+    expect(parseNodeConfig({ ...good, app: 'stream' }).stream).toEqual({ messages: 1000, size: 100, window: 16, streams: 1, shutdown: true });
+    expect(parseNodeConfig(good).stream).toBeUndefined();
+  });
 
   it('file errors name the file', () => {
     const f = join(dir, 'bad.json');

@@ -30,7 +30,15 @@ export type Op =
    * promoted standby hands its application with the uncommitted messages.
    */
   | { readonly op: 'commit'; readonly assocId: number; readonly delivery: number; readonly appState?: Uint8Array }
-  | { readonly op: 'rotate-cookie' };
+  | { readonly op: 'rotate-cookie' }
+  /** A takeover: what the old primary sent and the peer has not acknowledged goes again now (Endpoint.retransmitOutstanding). */
+  | { readonly op: 'retransmit-outstanding'; readonly assocId: number }
+  /**
+   * RFC 5061 Add IP Address: `address` becomes one of the endpoint's (new
+   * associations list it) and, with ASCONF, of every association that
+   * negotiated ADD-IP and does not list it yet.
+   */
+  | { readonly op: 'add-local-address'; readonly address: string };
 
 /** One replicated input step: the ops applied at `now`, and the entropy they drew. */
 export interface LogRecord {
@@ -77,6 +85,8 @@ export type ClusterMessage =
       readonly protection?: 'unprotected' | 'joining' | 'in-sync';
       /** From a node that handed the primary role over at this record and waits for the other to take it. */
       readonly handoverSeq?: number;
+      /** The SCTP addresses the sender holds: a primary adds a joining standby's to associations that lack them (ASCONF Add IP). */
+      readonly addresses?: readonly string[];
     }
   | { readonly t: 'hello-ack'; readonly epoch: number; readonly node: string; readonly echo: Millis }
   /** The whole endpoint at `seq` (endpoint state + ledgers), plain-encoded. */

@@ -67,6 +67,13 @@ export interface ReplicaOptions {
   /** A standby promotes itself when the primary falls silent (default true). */
   readonly autoPromote?: boolean;
   /**
+   * On a takeover (not a planned switchover, where the old primary forwards
+   * the peer's SACKs), retransmit at once what the peer has not acknowledged:
+   * its SACKs for it went to the dead host (default true; off only to measure
+   * what it saves).
+   */
+  readonly retransmitOnTakeover?: boolean;
+  /**
    * Turns the output hold off while a standby is in sync: the negative
    * control that shows what withholding SACKs protects. Never in production.
    */
@@ -84,8 +91,12 @@ export type AppEvent =
       readonly data: Uint8Array;
       readonly redelivered: boolean;
     }
-  /** On promotion: the application state the old primary committed last. */
-  | { readonly type: 'app-state'; readonly assocId: number; readonly appState: Uint8Array | undefined; readonly committed: number }
+  /**
+   * On promotion (and a checkpoint restart), for every association: the
+   * application state the old primary committed last (undefined if its
+   * application never committed any), and whether the association is up.
+   */
+  | { readonly type: 'app-state'; readonly assocId: number; readonly appState: Uint8Array | undefined; readonly committed: number; readonly established: boolean }
   | { readonly type: 'core'; readonly assocId: number; readonly event: Exclude<EndpointEvent['event'], { type: 'message' }> };
 
 export type Notice =
@@ -165,6 +176,10 @@ export class Replica {
   // primary side
   private protection: Protection = 'unprotected';
   private standbyNode: string | undefined;
+  /** The SCTP addresses the standby announced in its hello. */
+  private standbyAddresses: readonly string[] = [];
+  /** Associations that came up: check they list the standby's addresses (after the record that brought them up). */
+  private presentPending: number[] = [];
   private fullSyncSeq: number | undefined;
   private fullSyncSentAt: Millis = 0;
   private ackedSeq = 0;
@@ -219,6 +234,7 @@ export class Replica {
       maxPendingBytes: options.maxPendingBytes ?? 64 * 1024 * 1024,
       autoPromote: options.autoPromote ?? true,
       unsafeNoHold: options.unsafeNoHold ?? false,
+      retransmitOnTakeover: options.retransmitOnTakeover ?? true,
     };
     this.endpoint = createEndpoint({ ...options.endpoint, rng: this.tap, now: options.now });
     this.lastNow = options.now;
@@ -395,10 +411,7 @@ export class Replica {
     this.offset = c.now - localNow;
     this.lastNow = c.now;
     this.externalAckedSeq = this.seq;
-    for (const [assocId, l] of this.ledgers) {
-      this.app.push({ type: 'app-state', assocId, appState: l.appState, committed: l.committed });
-      for (const d of l.uncommitted) this.app.push({ type: 'message', assocId, ...d, redelivered: true });
-    }
+    this.handBackToApp();
     return true;
   }
 
@@ -450,6 +463,7 @@ export class Replica {
           }
         }
         if (this.role === 'standby' && m.role === 'standby' && m.handoverSeq !== undefined) this.takeHandover(localNow, m.handoverSeq);
+        if (this.role === 'primary' && m.role === 'standby') this.standbyAddresses = Array.isArray(m.addresses) ? m.addresses.filter((a) => typeof a === 'string') : [];
         if (this.role === 'primary' && m.role === 'standby' && (this.standbyNode === undefined || this.protection === 'unprotected')) {
           this.standbyNode = m.node;
           this.startFullSync(localNow, 'standby joined');
@@ -504,7 +518,7 @@ export class Replica {
    * Takes over (missed heartbeats, `hasctp promote`, a handover). Refused
    * unless the primary declared this standby in sync, or `force`.
    */
-  promote(localNow: Millis, reason: string, force = false): boolean {
+  promote(localNow: Millis, reason: string, force = false, planned = false): boolean {
     if (this.role === 'primary') return false;
     if (!this.synced && !force) {
       this.notices.push({ type: 'cannot-promote', reason: 'this standby holds no in-sync copy (no full sync, or the primary stopped protecting it)' });
@@ -520,11 +534,10 @@ export class Replica {
     this.reorder.clear();
     this.notices.push({ type: 'role', role: 'primary', epoch: this.epoch, reason });
     this.notices.push({ type: 'protection', protection: 'unprotected', reason: 'promoted; no standby yet' });
-    for (const [assocId, l] of this.ledgers) {
-      this.app.push({ type: 'app-state', assocId, appState: l.appState, committed: l.committed });
-      for (const d of l.uncommitted) this.app.push({ type: 'message', assocId, ...d, redelivered: true });
-    }
+    this.handBackToApp();
     for (const d of this.earlyForwards.splice(0)) this.record(this.coreNow(localNow), [{ op: 'packet', source: d.source, destination: d.destination, bytes: d.bytes }]);
+    const ids = this.endpoint.associationIds();
+    if (!planned && this.opts.retransmitOnTakeover && ids.length > 0) this.record(this.coreNow(localNow), ids.map((assocId) => ({ op: 'retransmit-outstanding' as const, assocId })));
     this.hello(localNow);
     return true;
   }
@@ -562,6 +575,24 @@ export class Replica {
   }
 
   /**
+   * A new primary (promotion, checkpoint restart) tells its application, for
+   * every association, what the old one committed, then re-delivers the
+   * uncommitted messages. Associations without a ledger are included: the old
+   * primary may have died between an association's first record and its
+   * application's first reply.
+   */
+  private handBackToApp(): void {
+    const ids = new Set([...this.endpoint.associationIds(), ...this.ledgers.keys()]);
+    for (const assocId of ids) {
+      const l = this.ledgers.get(assocId);
+      const fsm = this.endpoint.snapshot(assocId)?.fsm.state;
+      const established = fsm === 'established';
+      this.app.push({ type: 'app-state', assocId, appState: l?.appState, committed: l?.committed ?? 0, established });
+      for (const d of l?.uncommitted ?? []) this.app.push({ type: 'message', assocId, ...d, redelivered: true });
+    }
+  }
+
+  /**
    * A copy the primary never declared in sync cannot be trusted to continue
    * its associations (records may be missing): start from none of them, but
    * keep the cookie secrets so a handshake in progress still completes.
@@ -579,7 +610,7 @@ export class Replica {
     if (this.handoverSeq !== undefined) return; // we handed over ourselves
     if (this.synced && this.seq >= seq) {
       this.pendingHandover = undefined;
-      this.promote(localNow, 'planned switchover', true);
+      this.promote(localNow, 'planned switchover', true, true);
     } else this.pendingHandover = seq;
   }
 
@@ -621,6 +652,11 @@ export class Replica {
         this.loseStandby(`replication backlog over its bound (${this.pending.length} records, ${this.pendingBytes} bytes)`);
       }
     }
+    if (this.presentPending.length > 0) {
+      // An association set up from an INIT ACK sent before the standby joined (its cookie carries the old address list).
+      const ids = this.presentPending.splice(0);
+      if (this.protection === 'in-sync') this.presentStandby(now - this.offset, ids);
+    }
     return results;
   }
 
@@ -643,7 +679,26 @@ export class Replica {
       // §4.3: declared in sync only once everything up to now is acknowledged.
       this.link.push({ t: 'in-sync', epoch: this.epoch, sync: this.syncId, seq });
       this.notices.push({ type: 'protection', protection: 'in-sync', reason: `standby ${this.standbyNode ?? '?'} acknowledged the full sync` });
+      this.presentStandby(localNow);
     }
+  }
+
+  /**
+   * DESIGN.md §4 presentation: associations must list the standby's addresses
+   * as the endpoint's, or their peers can never reach it. Those set up before
+   * this standby joined (with an address the endpoint did not have) get them
+   * by ASCONF Add IP Address (RFC 5061), where they negotiated ADD-IP and
+   * AUTH; the standby then answers the peer's HEARTBEATs there. Replicated
+   * like any input, so the standby's copy lists them too.
+   */
+  private presentStandby(localNow: Millis, ids: readonly number[] = this.endpoint.associationIds()): void {
+    const e = this.endpoint;
+    const ops: Op[] = [];
+    for (const address of this.standbyAddresses) {
+      const listed = e.localAddresses.includes(address) && ids.every((id) => e.snapshot(id)?.localAddresses.includes(address) !== false);
+      if (!listed) ops.push({ op: 'add-local-address', address });
+    }
+    if (ops.length > 0) this.record(this.coreNow(localNow), ops);
   }
 
   private startFullSync(localNow: Millis, reason: string): void {
@@ -862,6 +917,7 @@ export class Replica {
       sentAt: localNow,
       ...(this.role === 'primary' ? { protection: this.protection } : {}),
       ...(this.handoverSeq !== undefined ? { handoverSeq: this.handoverSeq } : {}),
+      addresses: this.own,
     });
   }
 
@@ -898,7 +954,9 @@ export class Replica {
         return undefined;
       }
       case 'commit': {
-        const l = this.ledgers.get(op.assocId);
+        let l = this.ledgers.get(op.assocId);
+        // An application may commit state before any delivery (a sender's first messages).
+        if (!l && e.associationIds().includes(op.assocId)) this.ledgers.set(op.assocId, (l = { delivered: 0, committed: 0, uncommitted: [], appState: undefined }));
         if (!l) return undefined;
         const upTo = Math.min(op.delivery, l.delivered);
         if (upTo > l.committed) {
@@ -913,6 +971,15 @@ export class Replica {
       case 'rotate-cookie':
         e.rotateCookieSecret(now);
         return undefined;
+      case 'retransmit-outstanding':
+        e.retransmitOutstanding(now, op.assocId);
+        return undefined;
+      case 'add-local-address': {
+        // To the endpoint (new associations), then each association that lacks it (ASCONF where negotiated).
+        if (!e.localAddresses.includes(op.address)) e.addLocalAddress(now, op.address);
+        else for (const id of e.associationIds()) if (e.snapshot(id)?.localAddresses.includes(op.address) === false) e.addLocalAddress(now, op.address, id);
+        return undefined;
+      }
     }
   }
 
@@ -943,6 +1010,7 @@ export class Replica {
 
   private onCoreEvent(ev: EndpointEvent, live: boolean): void {
     const x = ev.event;
+    if (live && (x.type === 'communication-up' || x.type === 'restart') && this.standbyAddresses.length > 0) this.presentPending.push(ev.assocId);
     if (x.type === 'message') {
       let l = this.ledgers.get(ev.assocId);
       if (!l) this.ledgers.set(ev.assocId, (l = { delivered: 0, committed: 0, uncommitted: [], appState: undefined }));

@@ -173,6 +173,19 @@ export function onT4Expiry(ctx: AssocContext, a: Association, tcb: Tcb): boolean
   return true;
 }
 
+/**
+ * The outstanding ASCONF again now, same serial and parameters, without the
+ * T-4 penalties (association/retransmit-outstanding.ts: its ASCONF-ACK went to
+ * a source address that is gone). T-4 restarts. False if none is outstanding.
+ */
+export function resendOutstandingAsconf(ctx: AssocContext, a: Association, tcb: Tcb): boolean {
+  const o = tcb.asconf?.outstanding;
+  if (o === undefined) return false;
+  o.t4At = ctx.now + (pathOf(tcb, o.destination)?.rto ?? ctx.config.rtoInitial);
+  emitPacket(ctx, a, o.destination, tcb.peerTag, [buildAsconf(o)], tcb);
+  return true;
+}
+
 /** How each request of the acknowledged ASCONF ended (§5.1 A6-A8). */
 function outcomes(requests: readonly QueuedRequest[], ack: AsconfAckChunk): { result: AsconfResult; causes: ErrorCause[] }[] {
   const answers = new Map<number, Param>();
