@@ -148,7 +148,7 @@ export class Host implements AssociationHost {
 
   released(a: Association): Promise<void> {
     this.associations.delete(a.id);
-    this.runtime.logger.info({ assocId: a.id }, 'association closed');
+    this.runtime.logger.info({ assocId: a.id, peer: a.remoteAddresses[0] }, 'association closed');
     return this.onReleased ? this.onReleased(a) : Promise.resolve();
   }
 

@@ -4,6 +4,7 @@
  * Events: 'association' (Association) when one comes up, 'close' () after close().
  */
 import { EventEmitter } from 'node:events';
+import type { EndpointCounters } from '../core/endpoint.js';
 import { boundUdpPort } from '../runtime/transports.js';
 import type { Association } from './association.js';
 import { Host, type CommonOptions } from './host.js';
@@ -37,6 +38,15 @@ export class Server extends EventEmitter {
     const t = rt.transport;
     const udpPort = boundUdpPort(t, t.localAddresses[0]!);
     return { localAddresses: t.localAddresses, port: rt.endpoint.port, transport: t.kind, ...(udpPort !== undefined && { udpPort }) };
+  }
+
+  /**
+   * For operations tooling (control socket, metrics): the core clock the
+   * snapshots' times are in, and the endpoint's RFC 3873 counters (a copy).
+   */
+  inspect(): { readonly now: number; readonly counters: EndpointCounters } {
+    const rt = this.host.runtime;
+    return { now: rt.now(), counters: { ...rt.endpoint.counters } };
   }
 
   /** The associations that are up or closing. */

@@ -3,8 +3,12 @@
  * and `cluster` talk to a running node over its control socket.
  */
 import type { Command, Option } from 'commander';
+import { parseHostPort } from '../ops/config.js';
+import { clusterText } from '../ops/format.js';
+import { runNodeOps } from './ops-node.js';
+import { findControlSocket } from '../ops/control.js';
 import { ConfigError, loadNodeConfig } from '../cluster/config.js';
-import { controlRequest, defaultControlPath, startControlServer } from '../cluster/control.js';
+import { controlRequest, defaultControlPath } from '../cluster/control.js';
 import { ClusterNode } from '../cluster/node.js';
 import { cliLogger, type LogLevel } from './log.js';
 import { demoCommand } from './demo.js';
@@ -16,12 +20,14 @@ export interface ClusterCliHelpers {
   readonly usageError: (message: string) => Error;
 }
 
-function socketOf(opts: { socket?: string; node?: string }): string {
+function socketOf(opts: { socket?: string; control?: string; node?: string }): string {
+  if (opts.control !== undefined) return opts.control;
   if (opts.socket !== undefined) return opts.socket;
-  return defaultControlPath(opts.node ?? 'node');
+  // Without a name: the only control socket in the runtime directory.
+  return opts.node !== undefined ? defaultControlPath(opts.node) : findControlSocket();
 }
 
-export async function nodeCommand(o: { config: string; control?: string; logLevel: LogLevel }): Promise<number> {
+export async function nodeCommand(o: { config: string; control?: string; logLevel: LogLevel; metrics?: { host: string; port: number }; logLevelFromCli?: boolean }): Promise<number> {
   let config;
   try {
     config = loadNodeConfig(o.config);
@@ -32,7 +38,7 @@ export async function nodeCommand(o: { config: string; control?: string; logLeve
     }
     throw e;
   }
-  const logger = cliLogger(o.logLevel).child({ node: config.node });
+  const logger = cliLogger(o.logLevelFromCli === true || config.logLevel === undefined ? o.logLevel : (config.logLevel as LogLevel)).child({ node: config.node });
   const node = new ClusterNode({ config, logger });
   try {
     await node.start();
@@ -40,37 +46,9 @@ export async function nodeCommand(o: { config: string; control?: string; logLeve
     process.stderr.write(`hasctp node: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   }
-  const controlPath = o.control ?? config.control ?? defaultControlPath(config.node);
-  let control: { close(): Promise<void> } | undefined;
-  try {
-    control = await startControlServer(controlPath, (req) => {
-      switch (req['cmd']) {
-        case 'status':
-          return { ok: true, status: node.status() };
-        case 'failover':
-          return node.handOver() ? { ok: true } : { ok: false, error: 'not a primary with a standby in sync' };
-        case 'promote':
-          return node.promote(req['force'] === true) ? { ok: true } : { ok: false, error: 'cannot promote (already primary, or no in-sync copy: use --force)' };
-        default:
-          return { ok: false, error: `unknown command ${JSON.stringify(req['cmd'])} (status, failover, promote)` };
-      }
-    });
-    logger.info({ control: controlPath }, 'control socket ready');
-  } catch (e) {
-    logger.warn({ control: controlPath, err: e instanceof Error ? e.message : String(e) }, 'no control socket');
-  }
-  await new Promise<void>((resolve) => {
-    const stop = (sig: string): void => {
-      logger.info({ signal: sig }, 'stopping');
-      // A primary with a standby in sync hands over first (planned switchover).
-      if (sig === 'SIGTERM' && node.handOver()) setTimeout(resolve, 200);
-      else resolve();
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+  // Control socket, metrics, SIGHUP and SIGTERM (planned switchover or graceful shutdown): src/cli/ops-node.ts.
+  await runNodeOps({ node, config, configFile: o.config, logger, ...(o.control !== undefined && { control: o.control }), ...(o.metrics !== undefined && { metrics: o.metrics }), logLevelFromCli: o.logLevelFromCli === true });
   process.stdout.write(`${JSON.stringify(node.status())}\n`);
-  await control?.close();
   await node.close();
   return 0;
 }
@@ -82,8 +60,9 @@ export function addClusterCommands(program: Command, h: ClusterCliHelpers): void
     .requiredOption('--config <file>', 'node configuration (JSON)')
     .option('--control <path>', 'control socket path (default /run/hasctp/NODE.sock as root, else under $XDG_RUNTIME_DIR)')
     .addOption(h.logLevelOption())
-    .action(async (opts: { config: string; control?: string; logLevel: LogLevel }) => {
-      process.exitCode = await nodeCommand(opts);
+    .option('--metrics <addr:port>', 'serve Prometheus metrics on http://ADDR:PORT/metrics (overrides "metrics" in the config)', (v: string) => parseHostPort(v))
+    .action(async (opts: { config: string; control?: string; logLevel: LogLevel; metrics?: { host: string; port: number } }, cmd: Command) => {
+      process.exitCode = await nodeCommand({ ...opts, logLevelFromCli: cmd.getOptionValueSource('logLevel') === 'cli' });
     });
 
   const remote = (name: string, description: string): Command =>
@@ -91,7 +70,8 @@ export function addClusterCommands(program: Command, h: ClusterCliHelpers): void
       .command(name)
       .description(description)
       .option('--node <name>', "the node's name (finds its default control socket)")
-      .option('--socket <path>', 'control socket path');
+      .option('--socket <path>', 'control socket path')
+      .option('--control <path>', 'control socket path (as --socket)');
 
   remote('failover', 'planned switchover: the primary hands its associations to the standby, with no loss').action(async (opts: { node?: string; socket?: string }) => {
     const r = await controlRequest(socketOf(opts), { cmd: 'failover' });
@@ -114,21 +94,8 @@ export function addClusterCommands(program: Command, h: ClusterCliHelpers): void
         process.exitCode = 1;
         return;
       }
-      const s = r['status'] as Record<string, unknown> & { link: Record<string, unknown>; lastFailover?: Record<string, unknown> };
-      if (opts.json === true) {
-        process.stdout.write(`${JSON.stringify(s)}\n`);
-        return;
-      }
-      const f = s.lastFailover;
-      const ck = s['checkpoint'] as { state: string; reason: string; server: string; acknowledgedSeq: number; counters: { updates: number; bytesSent: number; unprotected: number } } | undefined;
-      process.stdout.write(
-        [
-          `node ${String(s['node'])}: ${String(s['role'])}, epoch ${String(s['epoch'])}, associations ${String(s['associations'])} ${String(s['protection'])}, applied record ${String(s['appliedSeq'])}, lag ${String(s['lagRecords'])} records`,
-          `cluster link: ${s.link['up'] === true ? 'up' : 'DOWN'}, ${String(s.link['framesOut'])} frames out, ${String(s.link['framesIn'])} in, ${String(s.link['rejected'])} rejected`,
-          f ? `last failover: ${String(f['reason'])}; detection ${String(f['detectionMs'])} ms, first packet out +${String(f['firstPacketOutMs'])} ms, first SACK in +${String(f['firstSackInMs'])} ms` : 'last failover: none',
-          ...(ck ? [`checkpoint: ${ck.state} (${ck.reason}); server ${ck.server}, acknowledged record ${ck.acknowledgedSeq}, ${ck.counters.updates} updates, ${ck.counters.bytesSent} portion bytes, unprotected ${ck.counters.unprotected} time(s)`] : []),
-        ].join('\n') + '\n',
-      );
+      const s = r['status'] as Record<string, unknown>;
+      process.stdout.write(opts.json === true ? `${JSON.stringify(s)}\n` : `${clusterText(s)}\n`);
     });
 
   program
