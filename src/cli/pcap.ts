@@ -11,7 +11,7 @@ import type { Writable } from 'node:stream';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { inspectStream, type AnomalyReport, type AssociationReport, type DirectionReport, type InspectReport, type RttReport } from '../pcap/inspect/index.js';
 import type { Timestamp } from '../pcap/time.js';
-import { replayCommand } from './pcap-replay.js';
+import { offlineReplayCommand, replayCommand } from './pcap-replay.js';
 import { installNativeCrc32c } from '../transport/native.js';
 import { cliLogger, type LogLevel } from './log.js';
 
@@ -228,6 +228,14 @@ function positiveInt(what: string): (value: string) => number {
   };
 }
 
+function nonNegativeInt(what: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n > 1e9) throw new InvalidArgumentError(`${what} must be an integer from 0 to 1e9, got ${JSON.stringify(value)}`);
+    return n;
+  };
+}
+
 function speed(value: string): number {
   const n = Number(value);
   if (!/^\d+(\.\d+)?$/.test(value) || !(n > 0) || n > 1e6) throw new InvalidArgumentError(`--speed must be a positive factor (2 = twice as fast), got ${JSON.stringify(value)}`);
@@ -266,9 +274,20 @@ export function addPcapCommand(program: Command, deps: PcapCommandDeps): void {
 
   pcap
     .command('replay')
-    .description('replay one side of a captured association against a live SCTP endpoint with our own stack, and report where the peer behaves differently')
+    .description('replay one side of a captured association against a live SCTP endpoint with our own stack and report where the peer behaves differently; with --offline, re-execute that side in our core in virtual time and report where our responses differ from the captured ones')
     .argument('<file>', 'capture file (pcap or pcapng)')
-    .requiredOption('--target <addr[,addr...]:port>', 'client side: the live peer to connect to; server side: the address(es) and port to listen on', deps.parseEndpoint)
+    .option('--target <addr[,addr...]:port>', 'client side: the live peer to connect to; server side: the address(es) and port to listen on (required unless --offline)', deps.parseEndpoint)
+    .option('--offline', 're-execute the side in our core in virtual time (capture timestamps as the clock) and compare its chunks with the captured ones; no network')
+    .option('--strict', 'with --offline: exit 1 on any divergence')
+    .option('--rwnd-tolerance <bytes>', 'with --offline: bytes a_rwnd may differ by (default 0)', nonNegativeInt('--rwnd-tolerance'))
+    .option('--ignore-rwnd', 'with --offline: do not compare a_rwnd')
+    .option('--time-tolerance <ms>', 'with --offline: how much earlier or later than captured a chunk may leave (default 50)', nonNegativeInt('--time-tolerance'))
+    .option('--sack-delay <ms>', 'with --offline: delayed SACK timer of our core (RFC 9260 §6.2; default 200)', nonNegativeInt('--sack-delay'))
+    .option('--sack-freq <n>', 'with --offline: SACK at least every N packets with DATA (default 2)', positiveInt('--sack-freq'))
+    .option('--rwnd <bytes>', 'with --offline: our receive window (default: the a_rwnd of our captured INIT / INIT ACK)', positiveInt('--rwnd'))
+    .option('--path-mtu <bytes>', 'with --offline: path MTU of our core (default 1500)', positiveInt('--path-mtu'))
+    .option('--hb-interval <ms>', 'with --offline: HB.interval of our core (default 30000)', positiveInt('--hb-interval'))
+    .option('--nodelay', 'with --offline: our core sends without the Nagle-like bundling delay')
     .addOption(new Option('--side <side>', 'the captured endpoint to play').choices(['client', 'server']).default('client'))
     .option('--assoc <n>', 'association number as `pcap inspect` prints it (default: the first with user messages)', positiveInt('--assoc'))
     .addOption(new Option('--speed <x>', 'scale the captured timing (2 = twice as fast)').argParser(speed).conflicts('asap'))
@@ -284,7 +303,18 @@ export function addPcapCommand(program: Command, deps: PcapCommandDeps): void {
       async (
         file: string,
         opts: {
-          target: { addresses: string[]; port: number };
+          target?: { addresses: string[]; port: number };
+          offline?: boolean;
+          strict?: boolean;
+          rwndTolerance?: number;
+          ignoreRwnd?: boolean;
+          timeTolerance?: number;
+          sackDelay?: number;
+          sackFreq?: number;
+          rwnd?: number;
+          pathMtu?: number;
+          hbInterval?: number;
+          nodelay?: boolean;
           side: 'client' | 'server';
           assoc?: number;
           speed?: number;
@@ -298,6 +328,32 @@ export function addPcapCommand(program: Command, deps: PcapCommandDeps): void {
           logLevel: LogLevel;
         },
       ) => {
+        if (opts.offline === true) {
+          if (opts.target !== undefined) throw deps.usageError('--offline runs without a network: drop --target');
+          process.exitCode = await offlineReplayCommand(file, {
+            side: opts.side,
+            ...(opts.assoc !== undefined && { association: opts.assoc }),
+            udpPorts: opts.udpPort ?? [9899],
+            config: {
+              ...(opts.sackDelay !== undefined && { sackDelay: opts.sackDelay }),
+              ...(opts.sackFreq !== undefined && { sackFrequency: opts.sackFreq }),
+              ...(opts.rwnd !== undefined && { receiveWindow: opts.rwnd }),
+              ...(opts.pathMtu !== undefined && { pathMtu: opts.pathMtu }),
+              ...(opts.hbInterval !== undefined && { hbInterval: opts.hbInterval }),
+              ...(opts.nodelay === true && { nodelay: true }),
+            },
+            rwndTolerance: opts.ignoreRwnd === true ? Infinity : (opts.rwndTolerance ?? 0),
+            timeTolerance: opts.timeTolerance ?? 50,
+            strict: opts.strict === true,
+            json: opts.json === true,
+            out: process.stdout,
+            err: process.stderr,
+          });
+          return;
+        }
+        const offlineOnly = (['strict', 'rwndTolerance', 'ignoreRwnd', 'timeTolerance', 'sackDelay', 'sackFreq', 'rwnd', 'pathMtu', 'hbInterval', 'nodelay'] as const).filter((k) => opts[k] !== undefined);
+        if (offlineOnly.length > 0) throw deps.usageError(`--${offlineOnly[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --offline`);
+        if (opts.target === undefined) throw deps.usageError('pcap replay needs --target ADDR:PORT (or --offline)');
         const bind = opts.bind;
         process.exitCode = await replayCommand(file, {
           target: opts.target,

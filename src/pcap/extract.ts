@@ -24,6 +24,8 @@ export interface SctpFrame {
   readonly ipChecksumValid?: boolean;
   /** TTL or Hop Limit. */
   readonly ttl: number;
+  /** IPv4 Identification: a copy of a frame keeps it, a sender sending the same packet again usually does not. */
+  readonly ipIdentification?: number;
   /** The SCTP packet (common header and chunks), aliasing the frame. Not validated here. */
   readonly sctp: Uint8Array;
   /** Offset of `sctp` in the frame. */
@@ -87,6 +89,7 @@ export function extractSctp(linkType: number, frame: Uint8Array, options: Extrac
   let payloadEnd: number;
   let fragment: FragmentInfo | undefined;
   let ipChecksumValid: boolean | undefined;
+  let ipIdentification: number | undefined;
   let firstFragment = true;
   if (link.value.ipVersion === 4) {
     const ip = decodeIPv4(frame, at, frame.length);
@@ -95,6 +98,7 @@ export function extractSctp(linkType: number, frame: Uint8Array, options: Extrac
     ipVersion = 4;
     ({ source, destination, protocol, ttl, payloadOffset, payloadEnd } = h);
     ipChecksumValid = h.checksumValid;
+    ipIdentification = h.identification;
     if (isIPv4Fragment(h)) {
       fragment = { identification: h.identification, offset: h.fragmentOffset, moreFragments: h.moreFragments };
       firstFragment = h.fragmentOffset === 0;
@@ -118,7 +122,7 @@ export function extractSctp(linkType: number, frame: Uint8Array, options: Extrac
     if (ipChecksumValid === undefined) {
       return { ok: true, value: { ipVersion, source, destination, encapsulation: 'ip', ttl, sctp, sctpOffset: payloadOffset } };
     }
-    return { ok: true, value: { ipVersion, source, destination, encapsulation: 'ip', ttl, sctp, sctpOffset: payloadOffset, ipChecksumValid } };
+    return { ok: true, value: { ipVersion, source, destination, encapsulation: 'ip', ttl, sctp, sctpOffset: payloadOffset, ipChecksumValid, ipIdentification: ipIdentification! } };
   }
   if (protocol !== IpProtocol.udp) return { ok: true, value: null };
   // A later fragment has no UDP header: whether it is encapsulated SCTP cannot be told.
@@ -147,5 +151,5 @@ export function extractSctp(linkType: number, frame: Uint8Array, options: Extrac
     sctp: view(frame, u.payloadOffset, u.payloadEnd),
     sctpOffset: u.payloadOffset,
   };
-  return { ok: true, value: ipChecksumValid === undefined ? base : { ...base, ipChecksumValid } };
+  return { ok: true, value: ipChecksumValid === undefined ? base : { ...base, ipChecksumValid, ipIdentification: ipIdentification! } };
 }

@@ -101,6 +101,7 @@ interface Recent {
   dst: string;
   frame: number;
   seq: number;
+  ipId?: number;
 }
 
 const DUP_RING = 32;
@@ -202,11 +203,11 @@ export class Inspector {
     const f = ex.value;
     if (f === null) return;
     this.sctpPackets++;
-    this.packet(f.sctp, f.source, f.destination, rec.interfaceId, time, frame, cut);
+    this.packet(f.sctp, f.source, f.destination, rec.interfaceId, time, frame, cut, f.ipIdentification);
   }
 
   /** One SCTP packet (common header and chunks) with its IP addresses. */
-  packet(bytes: Uint8Array, src: string, dst: string, iface: number, time: number, frame: number, cut = false): void {
+  packet(bytes: Uint8Array, src: string, dst: string, iface: number, time: number, frame: number, cut = false, ipId?: number): void {
     const n = bytes.length;
     if (n < 12) {
       this.ungrouped++;
@@ -220,7 +221,7 @@ export class Inspector {
     const status: ChecksumStatus | 'unknown' = cut ? 'unknown' : verifySctpChecksum(bytes, 0, n);
     const hash = status === 'crc32c' ? u32(bytes, 8) : crc32c(bytes, 0, n);
 
-    const dupOf = this.duplicate(hash, n, src, dst, iface, time, frame);
+    const dupOf = this.duplicate(hash, n, src, dst, iface, time, frame, ipId);
     if (dupOf !== undefined) {
       const detail = `same SCTP packet as frame ${dupOf.frame} (${(1e6 * (time - dupOf.time)).toFixed(0)} µs later${dupOf.iface !== iface ? `, interface ${dupOf.iface} then ${iface}` : ''})`;
       this.anomalies.add(AnomalyKind.duplicateFrame, frame, time, detail);
@@ -493,10 +494,13 @@ export class Inspector {
    * between (an answer would make it a retransmission). Recent packets are
    * kept in a ring of DUP_RING, indexed by hash.
    */
-  private duplicate(hash: number, length: number, src: string, dst: string, iface: number, time: number, frame: number): Recent | undefined {
+  private duplicate(hash: number, length: number, src: string, dst: string, iface: number, time: number, frame: number, ipId: number | undefined): Recent | undefined {
     const seq = ++this.seq;
     const e = this.recentByHash.get(hash);
-    if (e !== undefined && e.length === length && e.src === src && e.dst === dst && seq - e.seq <= DUP_RING) {
+    // Two IPv4 packets with different non-zero Identifications were sent twice (usrsctp sends
+    // identical SACKs back to back), not captured twice.
+    const resent = ipId !== undefined && e?.ipId !== undefined && ipId !== 0 && e.ipId !== 0 && ipId !== e.ipId;
+    if (e !== undefined && !resent && e.length === length && e.src === src && e.dst === dst && seq - e.seq <= DUP_RING) {
       const dt = time - e.time;
       const window = e.iface === iface ? this.dupWindow.sameInterface : this.dupWindow.otherInterface;
       if (dt <= window && dt >= -window) {
@@ -511,7 +515,7 @@ export class Inspector {
       }
     }
     const ring = this.recent;
-    const entry: Recent = { hash, length, time, iface, src, dst, frame, seq };
+    const entry: Recent = ipId === undefined ? { hash, length, time, iface, src, dst, frame, seq } : { hash, length, time, iface, src, dst, frame, seq, ipId };
     if (ring.length < DUP_RING) ring.push(entry);
     else {
       const old = ring[this.recentAt]!;
