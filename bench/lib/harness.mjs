@@ -174,8 +174,10 @@ export function createHarness({ name, prefix, namespaces, nice }) {
   /**
    * Builds the usrsctp LD_PRELOAD shim in `tmp`: usrsctp_sysctl_set_sctp_debug_on
    * becomes a no-op (Debian builds the examples with debug tracing on), and,
-   * when HASCTP_USRSCTP_PF_THRESHOLD is set, it switches RFC 7829 PF on through
-   * the library's own sysctl API. Returns the path, or an error message.
+   * when HASCTP_USRSCTP_PF_THRESHOLD / HASCTP_USRSCTP_RTO_MIN are set, it sets
+   * RFC 7829 PF and RTO.Min (ms) through the library's own sysctl API: the
+   * peer's configuration, the program unmodified. Returns the path, or an
+   * error message.
    */
   function buildUsrsctpShim() {
     const src = join(tmp, 'usrsctp-shim.c');
@@ -186,10 +188,13 @@ export function createHarness({ name, prefix, namespaces, nice }) {
         '#include <stdint.h>',
         '#include <stdlib.h>',
         'extern void usrsctp_sysctl_set_sctp_path_pf_threshold(uint32_t);',
+        'extern void usrsctp_sysctl_set_sctp_rto_min_default(uint32_t);',
         'int usrsctp_sysctl_set_sctp_debug_on(uint32_t v) {',
         '  (void)v;',
         '  const char *pf = getenv("HASCTP_USRSCTP_PF_THRESHOLD");',
         '  if (pf != NULL && *pf != 0) usrsctp_sysctl_set_sctp_path_pf_threshold((uint32_t)atoi(pf));',
+        '  const char *rto = getenv("HASCTP_USRSCTP_RTO_MIN");',
+        '  if (rto != NULL && *rto != 0) usrsctp_sysctl_set_sctp_rto_min_default((uint32_t)atoi(rto));',
         '  return 0;',
         '}',
         '',
