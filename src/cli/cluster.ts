@@ -3,6 +3,7 @@
  * and `cluster` talk to a running node over its control socket.
  */
 import type { Command, Option } from 'commander';
+import { openPcapRecorder, type PcapRecorder } from '../transport/pcap-tap.js';
 import { parseHostPort } from '../ops/config.js';
 import { clusterText } from '../ops/format.js';
 import { runNodeOps } from './ops-node.js';
@@ -27,7 +28,7 @@ function socketOf(opts: { socket?: string; control?: string; node?: string }): s
   return opts.node !== undefined ? defaultControlPath(opts.node) : findControlSocket();
 }
 
-export async function nodeCommand(o: { config: string; control?: string; logLevel: LogLevel; metrics?: { host: string; port: number }; logLevelFromCli?: boolean }): Promise<number> {
+export async function nodeCommand(o: { config: string; control?: string; logLevel: LogLevel; metrics?: { host: string; port: number }; logLevelFromCli?: boolean; pcap?: string }): Promise<number> {
   let config;
   try {
     config = loadNodeConfig(o.config);
@@ -39,10 +40,18 @@ export async function nodeCommand(o: { config: string; control?: string; logLeve
     throw e;
   }
   const logger = cliLogger(o.logLevelFromCli === true || config.logLevel === undefined ? o.logLevel : (config.logLevel as LogLevel)).child({ node: config.node });
-  const node = new ClusterNode({ config, logger });
+  let pcap: PcapRecorder | undefined;
+  try {
+    if (o.pcap !== undefined) pcap = await openPcapRecorder(o.pcap, { comment: `hasctp node ${config.node}` });
+  } catch (e) {
+    process.stderr.write(`hasctp node: --pcap ${o.pcap}: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 2;
+  }
+  const node = new ClusterNode({ config, logger, ...(pcap !== undefined && { pcap }) });
   try {
     await node.start();
   } catch (e) {
+    await pcap?.abandon();
     process.stderr.write(`hasctp node: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   }
@@ -61,7 +70,8 @@ export function addClusterCommands(program: Command, h: ClusterCliHelpers): void
     .option('--control <path>', 'control socket path (default /run/hasctp/NODE.sock as root, else under $XDG_RUNTIME_DIR)')
     .addOption(h.logLevelOption())
     .option('--metrics <addr:port>', 'serve Prometheus metrics on http://ADDR:PORT/metrics (overrides "metrics" in the config)', (v: string) => parseHostPort(v))
-    .action(async (opts: { config: string; control?: string; logLevel: LogLevel; metrics?: { host: string; port: number } }, cmd: Command) => {
+    .option('--pcap <file>', 'record every SCTP packet and the cluster link to this pcapng file')
+    .action(async (opts: { config: string; control?: string; logLevel: LogLevel; metrics?: { host: string; port: number }; pcap?: string }, cmd: Command) => {
       process.exitCode = await nodeCommand({ ...opts, logLevelFromCli: cmd.getOptionValueSource('logLevel') === 'cli' });
     });
 
@@ -137,7 +147,8 @@ export function addClusterCommands(program: Command, h: ClusterCliHelpers): void
       return n;
     }, 2000)
     .option('--json', 'print the result as JSON')
-    .action(async (opts: { messages: number; json?: boolean }) => {
-      process.exitCode = await demoCommand({ messages: opts.messages, json: opts.json === true });
+    .option('--pcap-dir <dir>', 'record primary.pcapng, standby.pcapng (each with its cluster link) and peer.pcapng in this directory')
+    .action(async (opts: { messages: number; json?: boolean; pcapDir?: string }) => {
+      process.exitCode = await demoCommand({ messages: opts.messages, json: opts.json === true, ...(opts.pcapDir !== undefined && { pcapDir: opts.pcapDir }) });
     });
 }

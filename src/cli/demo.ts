@@ -15,10 +15,20 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { createServer as createTcpServer } from 'node:net';
 import { connect } from '../api/connect.js';
 import type { Association, Message } from '../api/association.js';
+import { openPcapRecorder } from '../transport/pcap-tap.js';
+
+/**
+ * Not 2905: Wireshark decodes that port as M3UA whatever the PPID, and the
+ * demo's numbered messages are not M3UA (a --pcap-dir capture would show
+ * every DATA chunk as malformed).
+ */
+const DEMO_PORT = 5905;
 
 export interface DemoOptions {
   readonly messages: number;
   readonly json: boolean;
+  /** Records primary.pcapng, standby.pcapng (each with its cluster link) and peer.pcapng here. */
+  readonly pcapDir?: string;
 }
 
 interface Child {
@@ -39,9 +49,10 @@ async function freeTcpPort(host: string): Promise<number> {
   });
 }
 
-function startNode(name: string, configFile: string, t0: number): Child {
+function startNode(name: string, configFile: string, t0: number, pcap: string | undefined): Child {
   const bin = fileURLToPath(new URL('./bin.js', import.meta.url));
-  const proc = spawn(process.execPath, [bin, 'node', '--config', configFile, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = [bin, 'node', '--config', configFile, '--log-level', 'info', ...(pcap !== undefined ? ['--pcap', pcap] : [])];
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const child: Child = { name, proc, lines: [] };
   let buf = '';
   proc.stderr!.setEncoding('utf8');
@@ -81,7 +92,7 @@ export async function demoCommand(o: DemoOptions): Promise<number> {
   const config = (node: 'a' | 'b') => ({
     node,
     role: node === 'a' ? 'primary' : 'standby',
-    sctp: { addresses: [addrs[node]], port: 2905, transport: 'udp' },
+    sctp: { addresses: [addrs[node]], port: DEMO_PORT, transport: 'udp' },
     peers: [{ node: node === 'a' ? 'b' : 'a', addresses: [addrs[node === 'a' ? 'b' : 'a']] }],
     cluster: node === 'a' ? { listen: `127.0.0.1:${linkPort}`, key } : { dial: `127.0.0.1:${linkPort}`, key },
     app: 'echo',
@@ -100,14 +111,17 @@ export async function demoCommand(o: DemoOptions): Promise<number> {
     if (!o.json) process.stdout.write(`${String(at()).padStart(6)} ms  ${what}\n`);
   };
   try {
-    const primary = startNode('primary', join(dir, 'a.json'), t0);
-    const standby = startNode('standby', join(dir, 'b.json'), t0);
+    const capture = (name: string): string | undefined => (o.pcapDir !== undefined ? join(o.pcapDir, `${name}.pcapng`) : undefined);
+    const primary = startNode('primary', join(dir, 'a.json'), t0, capture('primary'));
+    const standby = startNode('standby', join(dir, 'b.json'), t0, capture('standby'));
+    const peerCapture = capture('peer');
+    const recorder = peerCapture !== undefined ? await openPcapRecorder(peerCapture, { comment: 'hasctp demo peer' }) : undefined;
     children.push(primary, standby);
-    say(`primary ${addrs.a} and standby ${addrs.b} started (one endpoint, port 2905, SCTP over UDP); peer at ${peerAddr}`);
+    say(`primary ${addrs.a} and standby ${addrs.b} started (one endpoint, port ${DEMO_PORT}, SCTP over UDP); peer at ${peerAddr}`);
     await waitFor('the standby to be in sync', () => primary.lines.some((l) => l.rec['msg'] === 'associations in-sync'), 10_000);
     say('standby in sync (full sync acknowledged)');
 
-    assoc = await connect({ localAddresses: [peerAddr], remoteAddresses: [addrs.a, addrs.b], port: 2905, transport: 'udp', config: protocol, timeout: 10_000 });
+    assoc = await connect({ localAddresses: [peerAddr], remoteAddresses: [addrs.a, addrs.b], port: DEMO_PORT, transport: 'udp', config: protocol, timeout: 10_000, ...(recorder !== undefined && { wrapTransport: recorder.wrap }) });
     say(`association up; peer sees ${addrs.a} and ${addrs.b} as one multihomed endpoint`);
 
     const n = o.messages;
@@ -140,13 +154,14 @@ export async function demoCommand(o: DemoOptions): Promise<number> {
         say(`SIGKILL to the primary after ${seen.size} echoes`);
       }
     });
-    // Numbered messages on 4 streams, paced so that traffic is continuous across the kill.
+    // Numbered messages on 4 streams (PPID 0: unspecified, so Wireshark does not
+    // take them for M3UA), paced so that traffic is continuous across the kill.
     const sendAll = async (): Promise<void> => {
       for (let i = 0; i < n; i++) {
         const data = Buffer.alloc(100);
         data.writeUInt32BE(i, 0);
         data.fill(i & 0xff, 4);
-        if (!assoc!.send(data, { stream: i % 4, ppid: 3 })) await new Promise((r) => assoc!.once('drain', r));
+        if (!assoc!.send(data, { stream: i % 4, ppid: 0 })) await new Promise((r) => assoc!.once('drain', r));
         if (i % 20 === 19) await new Promise((r) => setTimeout(r, 5));
       }
     };

@@ -13,6 +13,7 @@ import type { Datagram } from '../core/endpoint.js';
 import type { Millis } from '../core/env.js';
 import { hmacSha1, hmacSha256, CryptoRng, monotonicNow } from '../runtime/env.js';
 import { openTransport } from '../runtime/transports.js';
+import type { PcapRecorder } from '../transport/pcap-tap.js';
 import type { IncomingDatagram, OutgoingDatagram, Transport } from '../transport/transport.js';
 import { decodePacket } from '../wire/packet.js';
 import { createApp, type ClusterApp } from './apps.js';
@@ -61,6 +62,13 @@ export interface ClusterNodeOptions {
   readonly onNotice?: (n: Notice) => void;
   /** The application; default: the one the config names. */
   readonly app?: ClusterApp;
+  /**
+   * Records every SCTP packet sent and received (one pcapng interface per
+   * local address) and the cluster link's frames (interface "cluster-link",
+   * as IP/UDP between the link's addresses), so a failover can be read in
+   * Wireshark.
+   */
+  readonly pcap?: PcapRecorder;
 }
 
 export class ClusterNode {
@@ -124,12 +132,13 @@ export class ClusterNode {
       });
       await this.checkpoint.start();
     }
-    this.transport = await openTransport({
+    const opened = await openTransport({
       transport: c.sctp.transport,
       localAddresses: c.sctp.addresses,
       ...(c.sctp.udpPort !== undefined && { udpPort: c.sctp.udpPort }),
       ...(c.sctp.remoteUdpPort !== undefined && { remoteUdpPort: c.sctp.remoteUdpPort }),
     });
+    this.transport = this.o.pcap ? this.o.pcap.wrap(opened) : opened;
     this.transport.onDatagrams = (batch) => this.onDatagrams(batch);
     // A single node with a checkpoint server has no cluster link.
     if (c.cluster.listen || c.cluster.dial) this.link = new TcpLink({
@@ -143,6 +152,7 @@ export class ClusterNode {
         this.pump();
       },
       onReject: (reason) => this.logger.warn({ reason }, 'cluster link frame rejected; connection dropped'),
+      ...(this.o.pcap && { onFrame: (direction: 'in' | 'out', frame: Uint8Array) => this.recordLinkFrame(direction, frame) }),
     });
     try {
       await this.link?.start();
@@ -210,6 +220,30 @@ export class ClusterNode {
     await this.link?.close();
     await this.transport?.close();
     await this.checkpoint?.close();
+  }
+
+  /**
+   * A cluster-link frame into the capture. The link is TCP; the capture shows
+   * each frame as one IP/UDP datagram between the link's configured ends (the
+   * listening side's address and port; the dialling side's own end is not
+   * configured, so it shows as 0.0.0.0 port 0).
+   */
+  private recordLinkFrame(direction: 'in' | 'out', frame: Uint8Array): void {
+    const c = this.o.config.cluster;
+    const unknown = { host: '0.0.0.0', port: 0 };
+    const here = c.listen ?? unknown;
+    const there = c.dial ?? unknown;
+    const [src, dst] = direction === 'out' ? [here, there] : [there, here];
+    const v6 = src.host.includes(':') || dst.host.includes(':');
+    const host = (h: string): string => (h === '0.0.0.0' && v6 ? '::' : h);
+    this.o.pcap?.tap()?.writeOtherUdp('cluster-link', {
+      source: host(src.host),
+      destination: host(dst.host),
+      sourcePort: src.port,
+      destinationPort: dst.port,
+      payload: frame,
+      direction: direction === 'in' ? 'inbound' : 'outbound',
+    });
   }
 
   // ------------------------------------------------------------ inputs

@@ -73,3 +73,34 @@ describe('captures made by this project', () => {
     });
   }
 });
+
+// `hasctp demo --messages 600 --pcap-dir DIR` (SCTP over UDP on loopback, shown as IP/SCTP):
+// the peer's capture and the standby's (which also records the cluster link).
+describe('captures of a failover (hasctp demo --pcap-dir)', () => {
+  it('the peer sees one association move to the standby: failover, ASCONF Set Primary, 600 messages each way, shutdown', () => {
+    const r = inspectCapture(read('failover-demo-peer.pcapng'));
+    expect(r.associations).toHaveLength(1);
+    expect(r.anomalies).toEqual([]);
+    const a = r.associations[0]!;
+    expect(a.outcome).toBe('closed by shutdown');
+    expect(a.directions.map((d) => d.messages)).toEqual([600, 600]);
+    expect(a.endpoints[1].addresses).toHaveLength(2); // the primary's and the standby's address, one endpoint
+    const events = a.timeline.map((e) => e.event);
+    expect(events).toContain('failover');
+    const setPrimary = a.timeline.find((e) => e.event === 'asconf' && e.from === 1);
+    expect(setPrimary?.detail).toMatch(/set-primary/);
+    expect(a.failovers).toBeGreaterThanOrEqual(1);
+    expect(events).not.toContain('abort');
+  });
+
+  it("the standby's capture holds its SCTP packets and the cluster link's frames on an interface of their own", () => {
+    const bytes = read('failover-demo-standby.pcapng');
+    const r = inspectCapture(bytes);
+    expect(r.associations).toHaveLength(1);
+    expect(r.anomalies).toEqual([]);
+    // The demo stops the nodes as the association closes: the last packet may not be in it.
+    expect(r.associations[0]!.timeline.map((e) => e.event)).toContain('shutdown');
+    // Every frame that is not SCTP is a cluster-link frame (IP/UDP).
+    expect(r.frames - r.sctpPackets).toBeGreaterThan(0);
+  });
+});
