@@ -883,7 +883,7 @@ export class Replica {
 
   private standbyTimers(localNow: Millis): void {
     if (this.lastHeard === undefined) return;
-    const silent = localNow - this.lastHeard;
+    const silent = Math.round(localNow - this.lastHeard);
     if (localNow >= this.lastHeard + this.deadAfter()) {
       if (this.opts.autoPromote) {
         // Not in sync: the service goes on for new associations, and the ones the copy may
