@@ -4,10 +4,10 @@
 import { createSocket } from 'node:dgram';
 import { PassThrough } from 'node:stream';
 import { pino } from 'pino';
-import { describe, expect, it, vi } from 'vitest';
-import { run } from '../../src/cli/main.js';
+import { describe, expect, it } from 'vitest';
 import { serverCommand } from '../../src/cli/server.js';
 import { clientCommand, type ClientSummary } from '../../src/cli/client.js';
+import { cli } from '../helpers/cli.js';
 
 function sink(): { stream: PassThrough; text: () => string } {
   const stream = new PassThrough();
@@ -22,21 +22,6 @@ async function freeUdpPort(address: string): Promise<number> {
   const p = s.address().port;
   await new Promise<void>((resolve) => s.close(() => resolve()));
   return p;
-}
-
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-  const saved = process.exitCode;
-  try {
-    return { code: await run(args), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-    process.exitCode = saved;
-  }
 }
 
 describe('ADD-IP options of hasctp client and server', () => {

@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { pino } from 'pino';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { run } from '../../src/cli/main.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { serverCommand } from '../../src/cli/server.js';
 import { readCapture } from '../../src/pcap/index.js';
 import { inspectCapture } from '../../src/pcap/inspect/index.js';
 import { PcapTap, type PcapSink } from '../../src/transport/pcap-tap.js';
 import type { Transport, TransportCounters } from '../../src/transport/transport.js';
+import { cli } from '../helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'hasctp-record-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -29,21 +29,6 @@ async function freeUdpPort(): Promise<number> {
   const p = s.address().port;
   await new Promise<void>((resolve) => s.close(() => resolve()));
   return p;
-}
-
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-  const saved = process.exitCode;
-  try {
-    return { code: await run(args), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-    process.exitCode = saved;
-  }
 }
 
 describe('hasctp server / client --pcap', () => {

@@ -6,14 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { pino } from 'pino';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { run } from '../../src/cli/main.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { serverCommand } from '../../src/cli/server.js';
 import { replayCommand, type ReplayReport } from '../../src/cli/pcap-replay.js';
 import { connect, createServer } from '../../src/api/index.js';
 import type { Association, Message } from '../../src/api/association.js';
 import { buildScript } from '../../src/pcap/replay/index.js';
 import { capturesDir } from '../helpers/env.js';
+import { cli } from '../helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'hasctp-replay-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -31,21 +31,6 @@ async function freeUdpPort(): Promise<number> {
   const p = s.address().port;
   await new Promise<void>((resolve) => s.close(() => resolve()));
   return p;
-}
-
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-  const saved = process.exitCode;
-  try {
-    return { code: await run(args), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-    process.exitCode = saved;
-  }
 }
 
 /** `hasctp server --mode echo` in process on 127.0.0.1:port over UDP. */

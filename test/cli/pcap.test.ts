@@ -3,30 +3,13 @@ import { describe, it, expect, afterAll, afterEach, vi } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '../../src/cli/main.js';
 import type { InspectReport } from '../../src/pcap/inspect/index.js';
 import { capturesDir } from '../helpers/env.js';
+import { cli } from '../helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'hasctp-cli-pcap-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 afterEach(() => vi.restoreAllMocks());
-
-/** Runs the CLI in process, capturing stdout and stderr; restores process.exitCode. */
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-  const saved = process.exitCode;
-  try {
-    const code = await run(args);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-    process.exitCode = saved;
-  }
-}
 
 const oneLine = (s: string): void => {
   expect(s.trim().split('\n'), s).toHaveLength(1);

@@ -3,10 +3,11 @@ import { createSocket } from 'node:dgram';
 import { PassThrough } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { parseEndpoint, run } from '../../src/cli/main.js';
+import { parseEndpoint } from '../../src/cli/main.js';
 import { serverCommand } from '../../src/cli/server.js';
 import { checkMessage, clientCommand, makeMessage, type ClientSummary } from '../../src/cli/client.js';
 import { humanLine } from '../../src/cli/log.js';
+import { cli } from '../helpers/cli.js';
 
 function sink(): { stream: PassThrough; text: () => string } {
   const stream = new PassThrough();
@@ -22,23 +23,6 @@ async function freeUdpPort(): Promise<number> {
   const p = s.address().port;
   await new Promise<void>((resolve) => s.close(() => resolve()));
   return p;
-}
-
-/** Runs the CLI in process, capturing stdout and stderr; restores process.exitCode. */
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-  const saved = process.exitCode;
-  try {
-    const code = await run(args);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-    process.exitCode = saved;
-  }
 }
 
 async function startServer(mode: 'echo' | 'discard', port: number): Promise<{ udpPort: number; stop: () => Promise<number>; out: () => string }> {

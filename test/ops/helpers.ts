@@ -6,9 +6,8 @@ import { randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { vi } from 'vitest';
-import { run } from '../../src/cli/main.js';
 import { compileSrc } from '../helpers/netns.js';
+import { cli } from '../helpers/cli.js';
 
 /**
  * src/ transpiled for the child processes (test/helpers/netns.ts compileSrc:
@@ -96,22 +95,7 @@ export async function killAll(): Promise<void> {
   }
 }
 
-/** Runs the CLI in this process, capturing stdout and stderr; restores process.exitCode. */
-export async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-  const saved = process.exitCode;
-  try {
-    const code = await run(args);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-    process.exitCode = saved;
-  }
-}
+export { cli };
 
 /** `cli` expecting success and one JSON value on stdout. */
 export async function cliJson<T = unknown>(args: string[]): Promise<T> {

@@ -5,31 +5,16 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { run } from '../../src/cli/main.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { readCapture, PcapWriter } from '../../src/pcap/index.js';
 import { SeededRng } from '../../src/core/env.js';
 import { encodePacket } from '../../src/wire/packet.js';
 import { encodeIp } from '../../src/wire/ip.js';
 import { simCapture } from './offline-sim.js';
+import { cli } from '../helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'hasctp-damaged-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-  const saved = process.exitCode;
-  try {
-    return { code: await run(args), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-    process.exitCode = saved;
-  }
-}
 
 const clean = simCapture({ messages: 20, size: 300, interval: 30, echo: true, seed: 7 });
 const file = readCapture(clean);

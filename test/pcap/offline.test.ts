@@ -4,11 +4,11 @@
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { replayOffline, type OfflineOptions } from '../../src/pcap/replay/index.js';
-import { run } from '../../src/cli/main.js';
 import { hmac, hmacSha1, simCapture } from './offline-sim.js';
 import { capturesDir } from './helpers.js';
+import { cli } from '../helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'hasctp-offline-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -93,20 +93,6 @@ describe('a changed setting shows where our responses diverge', () => {
 });
 
 describe('hasctp pcap replay --offline (command line)', () => {
-  async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-    const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-    const saved = process.exitCode;
-    try {
-      return { code: await run(args), out, err };
-    } finally {
-      o.mockRestore();
-      e.mockRestore();
-      process.exitCode = saved;
-    }
-  }
   const file = join(tmp, 'echo.pcap');
   writeFileSync(file, echo);
   const bulkFile = join(tmp, 'bulk.pcap');
